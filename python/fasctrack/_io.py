@@ -1,0 +1,108 @@
+"""Reading and writing recordings."""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._recording import Recording
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = None,
+         scale_to_uv: float = 1.0, dtype=None, channels: Optional[Sequence[str]] = None,
+         include_non_voltage: bool = False, use_sidecars: bool = True,
+         samples_first: Optional[bool] = None) -> Recording:
+    """Read a recording from EDF/EDF+/BDF/BDF+, WFDB, NumPy ``.npy`` or CSV/text.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. For WFDB give the ``.hea`` (or ``.dat``) file.
+    format : {'edf', 'bdf', 'wfdb', 'npy', 'csv'}, optional
+        Overrides the format implied by the extension.
+    fs : float, optional
+        Sampling rate in Hz. Required for ``.npy``; for CSV used when the file has
+        no time column or rate header; for EDF/WFDB it must match the file.
+    scale_to_uv : float, default 1.0
+        Factor turning the numbers in a ``.npy``/CSV file into microvolts.
+    dtype : {numpy.float32, numpy.float64}, optional
+        Sample type; default float64, or the file's own float type for ``.npy``.
+    channels : sequence of str, optional
+        Keep only these channels, in this order.
+    include_non_voltage : bool, default False
+        EDF/BDF: keep channels whose unit is not a voltage (triggers, status).
+    use_sidecars : bool, default True
+        Apply BIDS-EMG sidecars (``*_channels.tsv``, ``*_emg.json``,
+        ``*_electrodes.tsv``) found next to the file.
+    samples_first : bool, optional
+        ``.npy``/CSV layout: True when rows are samples and columns channels.
+
+    Returns
+    -------
+    Recording
+        ``data`` in microvolts, shape ``(n_channels, n_samples)``; read quirks in
+        ``warnings``.
+
+    Raises
+    ------
+    ReadError
+        The file is missing, unreadable, truncated or corrupt (an ``OSError``).
+    UnsupportedFormatError
+        Unknown extension or unsupported encoding.
+    ValueError
+        An argument is invalid.
+
+    Examples
+    --------
+    >>> import fasctrack
+    >>> rec = fasctrack.read(fasctrack.example_path())
+    >>> rec.n_channels, rec.fs
+    (8, 2048.0)
+    """
+    core = _core.read(os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype,
+                      list(channels or []), bool(include_non_voltage), bool(use_sidecars), samples_first)
+    return Recording._from_core(core)
+
+
+def write_npy(path: PathLike, x: np.ndarray) -> None:
+    """Write a 1-D or ``(n_channels, n_samples)`` array as ``.npy`` (float32/float64), atomically.
+
+    Examples
+    --------
+    >>> import numpy as np, fasctrack, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.npy")
+    >>> fasctrack.write_npy(p, np.ones((2, 3), np.float32))
+    >>> np.load(p).shape
+    (2, 3)
+    """
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        x = x.astype(np.float64, copy=False)
+    _core.write_npy(os.fspath(path), x)
+
+
+def write_edf(path: PathLike, recording: Recording, *, bdf: bool = False,
+              physical_range_uv: float = 0.0) -> None:
+    """Write a Recording as EDF+ (16-bit) or BDF+ (24-bit, ``bdf=True``) through EDFlib.
+
+    Parameters
+    ----------
+    physical_range_uv : float, default 0
+        Symmetric physical range; 0 picks it from the data with 10% headroom.
+
+    Examples
+    --------
+    >>> import numpy as np, fasctrack, tempfile, os
+    >>> rec = fasctrack.Recording(np.random.default_rng(0).normal(size=(2, 2048)), fs=1024.0)
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.edf")
+    >>> fasctrack.write_edf(p, rec)
+    >>> fasctrack.read(p).n_samples
+    2048
+    """
+    _core.write_edf(os.fspath(path), recording.data, recording.fs, list(recording.channels),
+                    recording.start_time, [tuple(a) for a in recording.annotations], bool(bdf),
+                    float(physical_range_uv))

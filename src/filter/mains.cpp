@@ -1,0 +1,315 @@
+// Mains (power-line) frequency detection.
+//
+// Rule (see also mains.hpp):
+//  * Spectrum: per channel, Welch with 2 s periodic-Hann segments (0.5 Hz bins,
+//    50 % overlap, mean over segments: for stationary noise the mean has the
+//    smallest variance of the usual averages, which matters most in the short
+//    recordings where false lines are likeliest).
+//  * Prominence of a line at f: peak PSD within +-0.5 Hz of f (tolerates a
+//    grid off-nominal by up to ~0.5 Hz at the fundamental and keeps the
+//    nearest bin within a quarter Hann main lobe, <= 1.4 dB scalloping loss)
+//    over the median PSD of the bins within +-8 Hz. Excluded from those
+//    neighbours: the line's own +-1 Hz (the Hann main lobe at 0.5 Hz
+//    resolution is +-2 bins = +-1 Hz) and the +-1 Hz around every harmonic of
+//    every candidate, so the other candidate's lines never inflate the floor.
+//    The median of neighbours follows the smooth EMG spectrum and ignores
+//    isolated lines. 10*log10(peak / median), clamped to +-300 dB.
+//  * A candidate's score on a channel is the largest prominence among its
+//    first `harmonics` harmonics that are NOT shared with another candidate
+//    (a harmonic within 2 Hz of any multiple of another candidate's
+//    fundamental, e.g. 300 Hz = 6 x 50 = 5 x 60, is evidence for neither and
+//    is skipped). The maximum, not a sum, because mains appears either mainly
+//    at the fundamental (capacitive pick-up) or mainly at odd harmonics
+//    (rectifiers, clipped amplifiers); either alone must be enough. If every
+//    harmonic of a candidate is shared (odd candidate lists such as 50 and
+//    100), its shared harmonics are scored rather than none. Harmonics whose
+//    +-8 Hz neighbourhood does not fit below Nyquist are not scored.
+//  * The candidate's score is the median of its channel scores, so one bad
+//    electrode (or one good, shielded one) does not decide. The best-scoring
+//    candidate (ties: the one listed first) is found when its score reaches
+//    the threshold: min_prominence_db, raised to the chance level when that
+//    is higher (next point).
+//  * Chance level: with few averaged segments a noise bin alone often stands
+//    6 dB above its neighbours (a single 2 s periodogram bin is chi-square
+//    with 2 degrees of freedom: P(> 4x mean) = 2 %, and the score takes the
+//    maximum over 3 bins x 3 harmonics x 2 candidates). So the same
+//    prominence is measured at every 0.5 Hz step of the EMG band (20-500 Hz)
+//    that is at least 2.5 Hz away from any candidate line: an empirical null
+//    distribution for this very spectrum, which reflects the number of
+//    segments, window, overlap and any non-stationarity (bursts). The chance
+//    level of a channel is q99 + (q99 - q90) of that distribution (dB), a
+//    conservative extrapolation to about the 99.9th percentile; the median
+//    over channels is used. For 10 s or more of stationary noise it is ~5 dB,
+//    below the default 6 dB, so it only matters for short or bursty data
+//    (~13 dB for a single 2 s segment). Needs >= 100 null positions, so it is
+//    skipped at very low fs.
+//  * Recordings shorter than one 2 s segment are too_short: a shorter
+//    segment cannot resolve 0.5 Hz.
+
+#include <fasctrack/filter/mains.hpp>
+
+#include "filter/spectral_internal.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace fasctrack::filter {
+
+std::string_view to_string(MainsStatus status) noexcept {
+  switch (status) {
+    case MainsStatus::found: return "found";
+    case MainsStatus::not_found: return "not_found";
+    case MainsStatus::too_short: return "too_short";
+  }
+  return "unknown";
+}
+
+namespace detail {
+namespace {
+
+constexpr double kPeakHalfWidthHz = 0.5;      // where the line's peak is searched
+constexpr double kLineHalfWidthHz = 1.0;      // excluded from the neighbours (Hann main lobe)
+constexpr double kNeighbourHalfWidthHz = 8.0; // local floor
+constexpr double kSharedToleranceHz = 2.0;    // two lines' +-1 Hz zones overlap
+constexpr double kMaxDb = 300.0;
+constexpr Index kMinNeighbours = 6;
+constexpr double kNullLowHz = 20.0;         // the EMG band, where mains lines live
+constexpr double kNullHighHz = 500.0;
+constexpr double kNullClearanceHz = 2.5;    // null peak window and line zone clear of candidate lines
+constexpr Index kMinNullPositions = 100;
+
+// Distance from f to the nearest positive multiple of f0.
+double distance_to_harmonic(double f, double f0) {
+  const double m = std::max(1.0, std::round(f / f0));
+  return std::abs(f - m * f0);
+}
+
+double ratio_db(double peak, double floor) {
+  if (!(peak > 0.0) && !(floor > 0.0)) return 0.0;  // nothing at all (dead channel)
+  if (!(floor > 0.0)) return kMaxDb;                 // a line over an exactly zero floor
+  if (!(peak > 0.0)) return -kMaxDb;
+  const double db = 10.0 * std::log10(peak / floor);
+  return std::isnan(db) ? 0.0 : std::clamp(db, -kMaxDb, kMaxDb);
+}
+
+}  // namespace
+
+Index fine_nperseg(double fs) {
+  // 2 s segments give 0.5 Hz bins: 50 and 60 Hz lines and their harmonics
+  // are resolved with room for a +-8 Hz floor between them.
+  return std::max<Index>(1, static_cast<Index>(std::llround(2.0 * fs)));
+}
+
+void validate_mains_options(const MainsOptions& options) {
+  if (options.candidates_hz.empty()) {
+    throw std::invalid_argument("candidates_hz: must list at least one mains frequency (e.g. 50, 60)");
+  }
+  for (double f : options.candidates_hz) {
+    if (!(std::isfinite(f) && f > 0.0)) {
+      throw std::invalid_argument("candidates_hz: every candidate must be a positive, finite frequency, got " +
+                                  format_number(f));
+    }
+  }
+  if (!std::isfinite(options.min_prominence_db)) {
+    throw std::invalid_argument("min_prominence_db: must be finite, got " + format_number(options.min_prominence_db));
+  }
+  if (options.harmonics < 1) {
+    throw std::invalid_argument("harmonics: must be >= 1 (1 = fundamental only), got " +
+                                std::to_string(options.harmonics));
+  }
+}
+
+namespace {
+
+// Bin index range [first, last] with |f_j - f| <= half_width on a uniform grid.
+struct BinRange {
+  Index first;
+  Index last;
+};
+
+BinRange bins_within(double f, double half_width, double df, Index n_freqs) {
+  // Small slack so a bin exactly on the edge is in despite rounding.
+  const double slack = 1e-9 * df;
+  const Index first = std::max<Index>(0, static_cast<Index>(std::ceil((f - half_width - slack) / df)));
+  const Index last = std::min<Index>(n_freqs - 1, static_cast<Index>(std::floor((f + half_width + slack) / df)));
+  return {first, last};
+}
+
+// Prominence (dB) of a line at f on one channel's spectrum; NaN if the
+// neighbourhood has too few usable bins.
+double prominence_db(const double* p, Index n_freqs, double df, double f, const std::vector<char>& in_line,
+                     std::vector<double>& scratch) {
+  const BinRange peak_bins = bins_within(f, kPeakHalfWidthHz, df, n_freqs);
+  double peak = -1.0;
+  for (Index j = peak_bins.first; j <= peak_bins.last; ++j) peak = std::max(peak, p[j]);
+  if (peak < 0.0) {  // grid coarser than the peak window (fs not a multiple of 0.5 Hz, tiny n)
+    const Index nearest = std::clamp<Index>(static_cast<Index>(std::llround(f / df)), 0, n_freqs - 1);
+    peak = p[nearest];
+  }
+  const BinRange around = bins_within(f, kNeighbourHalfWidthHz, df, n_freqs);
+  scratch.clear();
+  for (Index j = around.first; j <= around.last; ++j) {
+    const double fj = static_cast<double>(j) * df;
+    if (std::abs(fj - f) > kLineHalfWidthHz && !in_line[static_cast<std::size_t>(j)]) scratch.push_back(p[j]);
+  }
+  if (static_cast<Index>(scratch.size()) < kMinNeighbours) return std::numeric_limits<double>::quiet_NaN();
+  return ratio_db(peak, median_in_place(scratch));
+}
+
+// numpy.quantile (linear interpolation) of sorted values.
+double quantile_sorted(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+}  // namespace
+
+MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd& freqs_hz, double fs,
+                           Index n_samples, const MainsOptions& options) {
+  const std::size_t n_candidates = options.candidates_hz.size();
+  const Index n_channels = power.rows();
+  MainsReport report;
+  report.candidate_prominence_db.assign(n_candidates, 0.0);
+  report.channel_prominence_db.assign(static_cast<std::size_t>(n_channels), 0.0);
+  if (n_samples < fine_nperseg(fs) || freqs_hz.size() < 2 || power.cols() != freqs_hz.size()) {
+    report.status = MainsStatus::too_short;
+    return report;
+  }
+  report.status = MainsStatus::not_found;
+  const double nyquist = fs / 2.0;
+  const Index n_freqs = freqs_hz.size();
+  const double df = freqs_hz[1];
+
+  auto near_candidate_line = [&](double f, double tolerance) {
+    for (double f0 : options.candidates_hz) {
+      if (f >= f0 - tolerance && distance_to_harmonic(f, f0) <= tolerance) return true;
+    }
+    return false;
+  };
+
+  // Bins inside any candidate's line zone never count as floor.
+  std::vector<char> in_line(static_cast<std::size_t>(n_freqs), 0);
+  for (Index j = 0; j < n_freqs; ++j) in_line[static_cast<std::size_t>(j)] = near_candidate_line(freqs_hz[j], kLineHalfWidthHz);
+
+  // Harmonics scored for each candidate.
+  std::vector<std::vector<double>> scored(n_candidates);
+  for (std::size_t k = 0; k < n_candidates; ++k) {
+    const double f0 = options.candidates_hz[k];
+    std::vector<double> unshared, all;
+    for (int h = 1; h <= options.harmonics; ++h) {
+      const double f = h * f0;
+      if (f + kNeighbourHalfWidthHz > nyquist) break;
+      all.push_back(f);
+      bool shared = false;
+      for (std::size_t other = 0; other < n_candidates; ++other) {
+        const double g0 = options.candidates_hz[other];
+        if (other == k || g0 == f0) continue;
+        if (f >= g0 - kSharedToleranceHz && distance_to_harmonic(f, g0) <= kSharedToleranceHz) shared = true;
+      }
+      if (!shared) unshared.push_back(f);
+    }
+    scored[k] = unshared.empty() ? all : unshared;
+  }
+
+  // Positions of the empirical null: the EMG band, away from candidate lines.
+  std::vector<double> null_positions;
+  const double null_top = std::min(kNullHighHz, nyquist - kNeighbourHalfWidthHz);
+  for (double f = kNullLowHz; f <= null_top; f += 0.5) {
+    if (!near_candidate_line(f, kNullClearanceHz)) null_positions.push_back(f);
+  }
+  const bool use_null = static_cast<Index>(null_positions.size()) >= kMinNullPositions;
+
+  RowMatrix<double> score = RowMatrix<double>::Zero(n_channels, static_cast<Index>(n_candidates));
+  std::vector<double> chance(static_cast<std::size_t>(n_channels), -std::numeric_limits<double>::infinity());
+  std::vector<double> scratch;
+  std::vector<double> null_values;
+  for (Index c = 0; c < n_channels; ++c) {
+    const double* p = power.row(c).data();
+    for (std::size_t k = 0; k < n_candidates; ++k) {
+      double best = -std::numeric_limits<double>::infinity();
+      for (double f : scored[k]) {
+        const double db = prominence_db(p, n_freqs, df, f, in_line, scratch);
+        if (!std::isnan(db)) best = std::max(best, db);
+      }
+      score(c, static_cast<Index>(k)) = std::isfinite(best) ? best : 0.0;
+    }
+    if (use_null) {
+      null_values.clear();
+      for (double f : null_positions) {
+        const double db = prominence_db(p, n_freqs, df, f, in_line, scratch);
+        if (!std::isnan(db)) null_values.push_back(db);
+      }
+      if (static_cast<Index>(null_values.size()) >= kMinNullPositions) {
+        std::sort(null_values.begin(), null_values.end());
+        const double q90 = quantile_sorted(null_values, 0.90);
+        const double q99 = quantile_sorted(null_values, 0.99);
+        chance[static_cast<std::size_t>(c)] = q99 + (q99 - q90);
+      }
+    }
+  }
+
+  std::vector<double> column(static_cast<std::size_t>(n_channels));
+  std::size_t best_k = 0;
+  for (std::size_t k = 0; k < n_candidates; ++k) {
+    for (Index c = 0; c < n_channels; ++c) column[static_cast<std::size_t>(c)] = score(c, static_cast<Index>(k));
+    report.candidate_prominence_db[k] = median_in_place(column);
+    if (report.candidate_prominence_db[k] > report.candidate_prominence_db[best_k]) best_k = k;
+  }
+  report.prominence_db = report.candidate_prominence_db[best_k];
+  const double chance_db = median_in_place(chance);  // -inf when no channel had a null
+  const double threshold = std::max(options.min_prominence_db, chance_db);
+  if (report.prominence_db >= threshold) {
+    report.status = MainsStatus::found;
+    report.frequency_hz = options.candidates_hz[best_k];
+    for (Index c = 0; c < n_channels; ++c) {
+      report.channel_prominence_db[static_cast<std::size_t>(c)] = score(c, static_cast<Index>(best_k));
+    }
+  }
+  return report;
+}
+
+}  // namespace detail
+
+template <class T>
+MainsReport detect_mains(SignalView<T> x, double fs, const MainsOptions& options) {
+  detail::check_fs(fs);
+  detail::validate_mains_options(options);
+  if (x.rows() < 1) throw std::invalid_argument("x: no channels");
+  const Index n_samples = x.cols();
+  const Index nperseg = detail::fine_nperseg(fs);
+  if (n_samples < nperseg) {
+    return detail::mains_from_psd(RowMatrix<double>(x.rows(), 0), Eigen::VectorXd(), fs, n_samples, options);
+  }
+  WelchOptions welch_options;
+  welch_options.nperseg = nperseg;
+  const detail::WelchSetup setup = detail::make_welch_setup(n_samples, fs, welch_options);
+  const Eigen::VectorXd freqs = detail::rfft_freqs(setup.nperseg, fs);
+  RowMatrix<double> power(x.rows(), freqs.size());
+  detail::WelchWorkspace work(setup);
+  std::vector<double> channel(static_cast<std::size_t>(n_samples));
+  for (Index c = 0; c < x.rows(); ++c) {
+    // Non-finite samples become zero for this estimate only.
+    for (Index i = 0; i < n_samples; ++i) {
+      const double v = static_cast<double>(x(c, i));
+      channel[static_cast<std::size_t>(i)] = std::isfinite(v) ? v : 0.0;
+    }
+    // Prominences are ratios: rescaling absurdly large or small channels
+    // changes none of them but keeps |X|^2 finite and non-zero.
+    const double scale = detail::normalising_scale(channel.data(), n_samples);
+    if (scale != 1.0) {
+      for (double& v : channel) v *= scale;
+    }
+    detail::welch_channel(channel.data(), setup, work, power.row(c).data(), nullptr);
+  }
+  return detail::mains_from_psd(power, freqs, fs, n_samples, options);
+}
+
+template MainsReport detect_mains<float>(SignalView<float>, double, const MainsOptions&);
+template MainsReport detect_mains<double>(SignalView<double>, double, const MainsOptions&);
+
+}  // namespace fasctrack::filter

@@ -1,0 +1,99 @@
+"""The fasctrack command: subcommands, output, exit codes, error lines."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import fasctrack
+
+
+def run(cli, *args):
+    return subprocess.run([cli, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("sub", ["info", "filter", "analyze"])
+def test_every_subcommand_has_help(cli, sub):
+    r = run(cli, sub, "--help")
+    assert r.returncode == 0
+    assert "FILE" in r.stdout and "--format" in r.stdout
+
+
+def test_top_level_help_lists_subcommands(cli):
+    r = run(cli, "--help")
+    assert r.returncode == 0
+    for sub in ("info", "filter", "analyze"):
+        assert sub in r.stdout
+
+
+def test_info_json_describes_the_example(cli, example_path):
+    r = run(cli, "info", example_path, "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["n_channels"] == 8 and s["fs_hz"] == 2048 and s["n_samples"] == 122880
+    assert s["unit"] == "uV"
+    assert s["mains"]["status"] == "found" and s["mains"]["frequency_hz"] == 50
+    flags = {c["name"]: c["flags"] for c in s["channels"]}
+    assert flags["EMG e8"] == "excessive_mains"
+    assert all(v == "ok" for k, v in flags.items() if k != "EMG e8")
+    assert s["channels"][0]["muscle"] == "biceps_brachii_r"
+
+
+def test_analyze_text_summary(cli, example_path):
+    r = run(cli, "analyze", example_path)
+    assert r.returncode == 0, r.stderr
+    assert "mains       50 Hz" in r.stdout
+    assert "band-pass 20-500 Hz" in r.stdout
+    assert "1 of 8 channel(s) flagged" in r.stdout
+
+
+def test_filter_writes_npy_matching_the_python_api(cli, example_path, tmp_path):
+    out = tmp_path / "filtered.npy"
+    r = run(cli, "filter", example_path, "--out", out, "--mains", "50", "--lowpass", "450")
+    assert r.returncode == 0, r.stderr
+    y = np.load(out)
+    rec = fasctrack.read(example_path)
+    expected = fasctrack.condition(rec.data, rec.fs, mains=50, lowpass_hz=450).data
+    assert y.shape == (8, 122880) and y.dtype == np.float64
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_missing_file_exits_3_with_one_line(cli, tmp_path):
+    r = run(cli, "info", tmp_path / "absent.edf")
+    assert r.returncode == 3
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fasctrack: error: ") and "absent.edf" in lines[0]
+
+
+def test_truncated_edf_exits_3(cli, example_path, tmp_path):
+    bad = tmp_path / "cut.edf"
+    bad.write_bytes(example_path.read_bytes()[:50_000])
+    r = run(cli, "info", bad)
+    assert r.returncode == 3
+    assert "cut.edf" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_npy_without_fs_is_an_error_naming_fs(cli, tmp_path):
+    p = tmp_path / "x.npy"
+    np.save(p, np.zeros((2, 100), np.float32))
+    r = run(cli, "info", p)
+    assert r.returncode in (2, 3)
+    assert "fs" in r.stderr and "x.npy" in r.stderr
+
+
+def test_cutoff_above_nyquist_is_a_usage_error(cli, example_path, tmp_path):
+    r = run(cli, "filter", example_path, "--out", tmp_path / "y.npy", "--highpass", "1500")
+    assert r.returncode == 2
+    assert "fasctrack: error:" in r.stderr
+
+
+def test_bad_option_is_a_usage_error(cli, example_path):
+    r = run(cli, "analyze", example_path, "--mains", "55")
+    assert r.returncode == 2
+    assert "--mains" in r.stderr
+
+
+def test_unwritable_output_exits_4(cli, example_path, tmp_path):
+    r = run(cli, "filter", example_path, "--out", tmp_path / "missing_dir" / "y.npy")
+    assert r.returncode == 4
+    assert "missing_dir" in r.stderr
