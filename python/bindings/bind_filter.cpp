@@ -239,6 +239,7 @@ void bind_filter(py::module_& m) {
       .def_readonly("clipped_fraction", &filter::ChannelQuality::clipped_fraction)
       .def_readonly("mains_fraction", &filter::ChannelQuality::mains_fraction)
       .def_readonly("low_frequency_fraction", &filter::ChannelQuality::low_frequency_fraction)
+      .def_readonly("low_frequency_rms_uv", &filter::ChannelQuality::low_frequency_rms_uv)
       .def_property_readonly("usable", &filter::ChannelQuality::usable)
       .def("__repr__", [](const filter::ChannelQuality& q) {
         return "ChannelQuality(flags='" + filter::describe_flags(q.flags) + "', rms_uv=" +
@@ -253,6 +254,7 @@ void bind_filter(py::module_& m) {
       .def_readwrite("mains_fraction", &filter::QualityOptions::mains_fraction)
       .def_readwrite("disconnected_rms_uv", &filter::QualityOptions::disconnected_rms_uv)
       .def_readwrite("disconnected_low_fraction", &filter::QualityOptions::disconnected_low_fraction)
+      .def_readwrite("disconnected_low_rms_uv", &filter::QualityOptions::disconnected_low_rms_uv)
       .def_readwrite("mains_hz", &filter::QualityOptions::mains_hz);
 
   m.def(

@@ -100,7 +100,9 @@ double ratio_db(double peak, double floor) {
 Index fine_nperseg(double fs) {
   // 2 s segments give 0.5 Hz bins: 50 and 60 Hz lines and their harmonics
   // are resolved with room for a +-8 Hz floor between them.
-  return std::max<Index>(1, static_cast<Index>(std::llround(2.0 * fs)));
+  // (Capped so an absurd fs cannot overflow the conversion; such a segment
+  // is longer than any recording, which is then simply too_short.)
+  return std::max<Index>(1, static_cast<Index>(std::llround(std::min(2.0 * fs, 1e15))));
 }
 
 void validate_mains_options(const MainsOptions& options) {

@@ -76,6 +76,10 @@ void validate_quality_options(const QualityOptions& o) {
     throw std::invalid_argument("disconnected_rms_uv: must be positive, got " + format_number(o.disconnected_rms_uv));
   }
   check_fraction("disconnected_low_fraction", o.disconnected_low_fraction);
+  if (!(o.disconnected_low_rms_uv >= 0.0)) {
+    throw std::invalid_argument("disconnected_low_rms_uv: must be non-negative, got " +
+                                format_number(o.disconnected_low_rms_uv));
+  }
   check_non_negative("mains_hz", o.mains_hz);
 }
 
@@ -298,6 +302,7 @@ std::vector<ChannelQuality> channel_quality_impl(SignalView<T> x, double fs, con
         if (freqs[j] < kLowFrequencyHz) low += p[j];
       }
       q.low_frequency_fraction = share(low, total);
+      q.low_frequency_rms_uv = std::sqrt(low * (freqs[1] - freqs[0]));
     }
 
     const bool flat_by_rms = q.rms_uv < options.flat_rms_uv;
@@ -308,7 +313,9 @@ std::vector<ChannelQuality> channel_quality_impl(SignalView<T> x, double fs, con
     // they must not add mains or disconnected flags to a dead channel.
     if (!flat_by_rms) {
       if (q.mains_fraction > options.mains_fraction) q.flags |= quality_excessive_mains;
-      if (q.rms_uv > options.disconnected_rms_uv || q.low_frequency_fraction > options.disconnected_low_fraction) {
+      const bool wandering = q.low_frequency_fraction > options.disconnected_low_fraction &&
+                             q.low_frequency_rms_uv > options.disconnected_low_rms_uv;
+      if (q.rms_uv > options.disconnected_rms_uv || wandering) {
         q.flags |= quality_disconnected;
       }
     }

@@ -24,7 +24,7 @@ struct WelchSetup {
   double scale = 1.0;      ///< 1 / (fs * sum(window^2)): 'density' scaling
 };
 
-/// Validates fs (> 0, finite); `what` names the function in the message.
+/// Throws std::invalid_argument unless fs is positive and finite.
 void check_fs(double fs);
 
 /// Resolves WelchOptions for n_samples like scipy (nperseg capped at
@@ -58,8 +58,9 @@ Index fine_nperseg(double fs);
 /// Throws std::invalid_argument naming the bad field of MainsOptions.
 void validate_mains_options(const MainsOptions& options);
 
-/// Mains decision from per-channel fine spectra (n_channels, n_freqs) of
-/// zero-filled data spanning n_samples.
+/// Mains decision (see mains.cpp for the rule) from per-channel fine spectra
+/// (n_channels, n_freqs; mean-averaged Welch of zero-filled data spanning
+/// n_samples). Empty spectra or n_samples < fine_nperseg(fs) give too_short.
 MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd& freqs_hz, double fs,
                            Index n_samples, const MainsOptions& options);
 

@@ -85,7 +85,8 @@ bool printable(std::string_view text) {
 // A numeric header field: parsed leniently, with a note when not left-aligned
 // as the standard requires.
 template <class T>
-T numeric_field(const std::string& path, EdfHeader& h, const std::string& raw, const std::string& name) {
+T numeric_field(const std::string& path, EdfHeader& h, const std::string& raw, const std::string& name,
+                const std::string& of_signal = "") {
   const std::string t = trim(raw);
   std::optional<T> value;
   if constexpr (std::is_same_v<T, double>) {
@@ -95,9 +96,10 @@ T numeric_field(const std::string& path, EdfHeader& h, const std::string& raw, c
     if (v) value = static_cast<T>(*v);
   }
   if (!value || !std::isfinite(static_cast<double>(*value)))
-    throw ReadError(path, "corrupt header: the " + name + " field is " + excerpt(raw) + ", not a number");
-  if (!raw.empty() && raw.front() == ' ') h.notes.push_back("the " + name + " field " + excerpt(raw) + " is not left-aligned");
-  if (!printable(raw)) h.notes.push_back("the " + name + " field holds non-ASCII bytes");
+    throw ReadError(path, "corrupt header: the " + name + " field" + of_signal + " is " + excerpt(raw) + ", not a number");
+  if (!raw.empty() && raw.front() == ' ')
+    h.notes.push_back("the " + name + " field" + of_signal + " " + excerpt(raw) + " is not left-aligned");
+  if (!printable(raw)) h.notes.push_back("the " + name + " field" + of_signal + " holds non-ASCII bytes");
   return *value;
 }
 
@@ -138,6 +140,7 @@ EdfHeader parse_header(detail::InputFile& file) {
   h.discontinuous = h.plus && reserved.size() > 4 && reserved[4] == 'D';
 
   if (ns <= 0) throw ReadError(path, "the header declares " + std::to_string(ns) + " signals (zero channels)");
+  if (h.n_records == 0) throw ReadError(path, "the file holds zero samples (0 data records)");
   const std::uint64_t need = kFixedHeader * (static_cast<std::uint64_t>(ns) + 1);
   if (file.size() < need)
     throw ReadError(path, "truncated: file is shorter than its header says (a header for " + std::to_string(ns) +
@@ -175,18 +178,21 @@ EdfHeader parse_header(detail::InputFile& file) {
     s.unit = trim(units[i]);
     s.prefilter = trim(prefilters[i]);
     const std::string who = "signal " + std::to_string(i + 1) + " (" + excerpt(s.label) + ")";
-    s.samples_per_record = numeric_field<long long>(path, h, sprs[i], who + " samples per record");
+    s.samples_per_record = numeric_field<long long>(path, h, sprs[i], "samples per record", " of " + who);
     if (s.samples_per_record <= 0 ||
         static_cast<std::uint64_t>(s.samples_per_record) > file.size() / static_cast<std::uint64_t>(h.bytes_per_sample))
       throw ReadError(path, "corrupt header: " + who + " has " + std::to_string(s.samples_per_record) +
                                 " samples per data record");
     s.offset_in_record = offset;
     offset += static_cast<std::uint64_t>(s.samples_per_record) * static_cast<std::uint64_t>(h.bytes_per_sample);
+    if (offset > file.size() - need)
+      throw ReadError(path, "truncated: file is shorter than its header says (one data record needs more than the " +
+                                std::to_string(file.size() - need) + " bytes that follow the header)");
     if (s.annotation) continue;
-    s.phys_min = numeric_field<double>(path, h, pmins[i], who + " physical minimum");
-    s.phys_max = numeric_field<double>(path, h, pmaxs[i], who + " physical maximum");
-    s.dig_min = numeric_field<long long>(path, h, dmins[i], who + " digital minimum");
-    s.dig_max = numeric_field<long long>(path, h, dmaxs[i], who + " digital maximum");
+    s.phys_min = numeric_field<double>(path, h, pmins[i], "physical minimum", " of " + who);
+    s.phys_max = numeric_field<double>(path, h, pmaxs[i], "physical maximum", " of " + who);
+    s.dig_min = numeric_field<long long>(path, h, dmins[i], "digital minimum", " of " + who);
+    s.dig_max = numeric_field<long long>(path, h, dmaxs[i], "digital maximum", " of " + who);
     if (s.dig_min >= s.dig_max)
       throw ReadError(path, "corrupt header: " + who + " has digital minimum " + std::to_string(s.dig_min) +
                                 " >= digital maximum " + std::to_string(s.dig_max));
@@ -208,10 +214,10 @@ EdfHeader parse_header(detail::InputFile& file) {
     h.warnings.push_back("the header gives -1 data records (recording not finalised); using " +
                          std::to_string(h.n_records) + " from the file size");
     h.notes.push_back("the number of data records is -1");
+    if (h.n_records == 0) throw ReadError(path, "the file holds zero samples (no complete data record)");
   } else if (h.n_records < 0) {
     throw ReadError(path, "corrupt header: the number of data records is " + std::to_string(h.n_records));
   }
-  if (h.n_records == 0) throw ReadError(path, "the file holds zero samples (0 data records)");
   if (static_cast<std::uint64_t>(h.n_records) > data_bytes / h.record_bytes)
     throw ReadError(path, "truncated: file is shorter than its header says (" + std::to_string(h.n_records) +
                               " data records of " + std::to_string(h.record_bytes) + " bytes need " +
@@ -552,6 +558,7 @@ Recording read_edf(const std::string& path, const ReadOptions& options) {
   detail::check_fs_option(path, options, rec.fs);
   describe_channels(h, kept, rec);
 
+  bool use_own = false;
   {
     std::lock_guard<std::mutex> lock(edflib_mutex());
     auto hdr = std::make_unique<edf_hdr_struct>();
@@ -563,15 +570,18 @@ Recording read_edf(const std::string& path, const ReadOptions& options) {
       read_with_edflib(path, h, *hdr, kept, rec);
     } else if (code == EDFLIB_FILE_CONTAINS_FORMAT_ERRORS || code == EDFLIB_NUMBER_OF_SIGNALS_INVALID ||
                code == EDFLIB_FILE_IS_DISCONTINUOUS || code == EDFLIB_FILE_READ_ERROR) {
+      // The header passed fasctrack's own checks, so EDFlib objects to
+      // something cosmetic (see the notes); decode without it.
       std::string reasons;
       for (const auto& note : h.notes) reasons += (reasons.empty() ? "" : "; ") + note;
       rec.warnings.push_back("EDFlib refused the file (" + (reasons.empty() ? edflib_open_problem(code) : reasons) +
                              "); decoded by fasctrack's own EDF/BDF reader");
-      read_own(file, h, kept, rec);
+      use_own = true;
     } else {
       throw ReadError(path, edflib_open_problem(code));
     }
   }
+  if (use_own) read_own(file, h, kept, rec);
   detail::finish(rec, options, SampleType::float64);
   return rec;
 }

@@ -55,7 +55,7 @@ class HeaderParser {
         h.shape = tuple();
         have_shape = true;
       } else {
-        fail("unexpected key '" + key + "'");
+        fail("unexpected key " + excerpt(key));
       }
       skip();
       if (peek() == ',') {

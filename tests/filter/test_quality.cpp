@@ -293,3 +293,23 @@ TEST_CASE("describe_flags", "[filter][quality]") {
                                filter::quality_disconnected) == "saturated,excessive_mains,disconnected");
   CHECK(filter::describe_flags(filter::quality_flat | (1u << 7)) == "flat,0x80");
 }
+
+TEST_CASE("ordinary baseline wander on a quiet channel is not a disconnected electrode", "[filter]") {
+  // Resting surface EMG of ~10 uV with 80 uV of 0.5 Hz skin-potential drift:
+  // the drift dominates the spectrum but is normal for a well-attached electrode.
+  RowMatrix<double> x = healthy(2, 11);
+  for (Index i = 0; i < x.cols(); ++i) {
+    const double t = static_cast<double>(i) / kFs;
+    x(0, i) += 80.0 * std::sin(2.0 * M_PI * 0.5 * t);
+    x(1, i) += 2000.0 * std::sin(2.0 * M_PI * 0.5 * t);  // a lifted electrode
+  }
+  const auto q = filter::channel_quality<double>(x, kFs);
+  CHECK(q[0].low_frequency_fraction > 0.9);
+  CHECK(q[0].low_frequency_rms_uv == Approx(80.0 / std::sqrt(2.0)).epsilon(0.25));
+  CHECK(names(q[0]) == "ok");
+  CHECK(names(q[1]) == "disconnected");
+
+  filter::QualityOptions strict;
+  strict.disconnected_low_rms_uv = 20.0;
+  CHECK(names(filter::channel_quality<double>(x, kFs, strict)[0]) == "disconnected");
+}

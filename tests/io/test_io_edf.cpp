@@ -324,6 +324,15 @@ TEST_CASE("EDF/BDF error paths", "[io][edf][errors]") {
     iotest::write_bytes(p, b);
     iotest::require_error<ReadError>([&] { io::read(p); }, p, "zero samples");
   }
+  SECTION("-1 data records (unfinished recording) counted from the file size") {
+    const auto p = dir + "/unfinished.edf";
+    std::string b = edf;
+    b.replace(236, 8, "-1      ");
+    iotest::write_bytes(p, b);
+    const auto rec = io::read(p);
+    CHECK(rec.n_samples() == 2500);
+    CHECK(iotest::has_warning(rec, "-1 data records", "using 10"));
+  }
   SECTION("trailing bytes are reported") {
     const auto p = dir + "/extra.edf";
     iotest::write_bytes(p, edf + "xyz");

@@ -30,7 +30,11 @@ struct QualityOptions {
   double saturation_fraction = 0.001;  ///< share of samples in runs (>= 3) at the channel min or max
   double mains_fraction = 0.5;         ///< share of 20-500 Hz power within +-1 Hz of mains harmonics
   double disconnected_rms_uv = 5000.0; ///< broadband RMS above this is not physiological surface EMG
-  double disconnected_low_fraction = 0.9;  ///< share of < 10 Hz power in total power (wandering lead)
+  double disconnected_low_fraction = 0.9;  ///< share of < 10 Hz power in total power (wandering lead)...
+  /// ...and the < 10 Hz RMS must also exceed this: a well-attached surface
+  /// electrode over resting muscle routinely wanders by tens of uV, which
+  /// dominates the spectrum of a quiet channel without meaning anything.
+  double disconnected_low_rms_uv = 200.0;
   double mains_hz = 0.0;               ///< mains fundamental for the mains check; 0 = detect from the data
 };
 
@@ -44,6 +48,7 @@ struct ChannelQuality {
   double clipped_fraction = 0.0;     ///< share of samples in runs at the min or max
   double mains_fraction = 0.0;       ///< share of 20-500 Hz power at mains harmonics
   double low_frequency_fraction = 0.0;  ///< share of power below 10 Hz
+  double low_frequency_rms_uv = 0.0;    ///< RMS of the part below 10 Hz
   bool usable() const noexcept { return flags == quality_ok; }
 };
 

@@ -4,6 +4,7 @@
 // Any problem with the file throws fasctrack::ReadError whose message starts
 // with the path and says what is wrong.
 
+#include <fasctrack/core/error.hpp>
 #include <fasctrack/core/recording.hpp>
 
 #include <optional>
