@@ -24,6 +24,8 @@
 
 #include <fasctrack/io/read.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "io/common.hpp"
 
 #include <algorithm>
@@ -40,200 +42,26 @@ namespace fs = std::filesystem;
 using detail::format_number;
 using detail::trim;
 
-// ---- a small JSON reader (objects, arrays, strings, numbers, literals) ------
+// ---- JSON sidecars (nlohmann/json, parsed without exceptions) -------------
 
-struct Json {
-  enum class Kind { null, boolean, number, string, array, object } kind = Kind::null;
-  bool boolean = false;
-  double number = 0.0;
-  std::string string;
-  std::vector<Json> array;
-  std::vector<std::pair<std::string, Json>> object;
-
-  const Json* find(std::string_view key) const {
-    for (const auto& [k, v] : object)
-      if (k == key) return &v;
-    return nullptr;
-  }
-};
-
-class JsonParser {
- public:
-  JsonParser(std::string_view text, const std::string& path) : s_(text), path_(path) {}
-
-  Json parse() {
-    Json v = value(0);
-    skip();
-    if (i_ != s_.size()) fail("unexpected text after the JSON value");
-    return v;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    int line = 1, col = 1;
-    for (std::size_t k = 0; k < i_ && k < s_.size(); ++k) {
-      if (s_[k] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    throw ReadError(path_, "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(col) + ": " + what);
-  }
-  void skip() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
-  }
-  bool literal(std::string_view word) {
-    if (s_.substr(i_, word.size()) != word) return false;
-    i_ += word.size();
-    return true;
-  }
-  Json value(int depth) {
-    if (depth > 64) fail("nesting too deep");
-    skip();
-    if (i_ >= s_.size()) fail("unexpected end of file");
-    Json v;
-    const char c = s_[i_];
-    if (c == '{') {
-      v.kind = Json::Kind::object;
-      ++i_;
-      skip();
-      if (i_ < s_.size() && s_[i_] == '}') {
-        ++i_;
-        return v;
-      }
-      while (true) {
-        skip();
-        if (i_ >= s_.size() || s_[i_] != '"') fail("expected a quoted key");
-        std::string key = string();
-        skip();
-        if (i_ >= s_.size() || s_[i_] != ':') fail("expected ':'");
-        ++i_;
-        v.object.emplace_back(std::move(key), value(depth + 1));
-        skip();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == '}') {
-          ++i_;
-          return v;
-        }
-        fail("expected ',' or '}'");
-      }
-    }
-    if (c == '[') {
-      v.kind = Json::Kind::array;
-      ++i_;
-      skip();
-      if (i_ < s_.size() && s_[i_] == ']') {
-        ++i_;
-        return v;
-      }
-      while (true) {
-        v.array.push_back(value(depth + 1));
-        skip();
-        if (i_ < s_.size() && s_[i_] == ',') {
-          ++i_;
-          continue;
-        }
-        if (i_ < s_.size() && s_[i_] == ']') {
-          ++i_;
-          return v;
-        }
-        fail("expected ',' or ']'");
-      }
-    }
-    if (c == '"') {
-      v.kind = Json::Kind::string;
-      v.string = string();
-      return v;
-    }
-    if (literal("true")) {
-      v.kind = Json::Kind::boolean;
-      v.boolean = true;
-      return v;
-    }
-    if (literal("false")) {
-      v.kind = Json::Kind::boolean;
-      return v;
-    }
-    if (literal("null")) return v;
-    const std::size_t start = i_;
-    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' || s_[i_] == '+' ||
-                              s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E'))
-      ++i_;
-    const auto n = detail::parse_double(s_.substr(start, i_ - start));
-    if (i_ == start || !n) {
-      i_ = start;
-      fail("expected a value");
-    }
-    v.kind = Json::Kind::number;
-    v.number = *n;
-    return v;
-  }
-  std::string string() {
-    ++i_;  // opening quote
-    std::string out;
-    while (true) {
-      if (i_ >= s_.size()) fail("unterminated string");
-      const char c = s_[i_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (i_ >= s_.size()) fail("unterminated string");
-      const char e = s_[i_++];
-      switch (e) {
-        case '"': case '\\': case '/': out += e; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-          if (i_ + 4 > s_.size()) fail("bad \\u escape");
-          unsigned cp = 0;
-          for (int k = 0; k < 4; ++k) {
-            const char h = s_[i_++];
-            cp <<= 4;
-            if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
-            else fail("bad \\u escape");
-          }
-          // Surrogate pairs are not combined; the keys read here are ASCII.
-          if (cp < 0x80) {
-            out += static_cast<char>(cp);
-          } else if (cp < 0x800) {
-            out += static_cast<char>(0xC0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          } else {
-            out += static_cast<char>(0xE0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-            out += static_cast<char>(0x80 | (cp & 0x3F));
-          }
-          break;
-        }
-        default: fail(std::string("bad escape '\\") + e + "'");
-      }
-    }
-  }
-
-  std::string_view s_;
-  const std::string& path_;
-  std::size_t i_ = 0;
-};
-
-Json read_json(const std::string& path) {
+nlohmann::json read_json(const std::string& path) {
   const std::string text = detail::read_text_file(path);
   if (trim(text).empty()) throw ReadError(path, "empty JSON sidecar");
   std::string_view view = text;
   if (view.substr(0, 3) == "\xEF\xBB\xBF") view.remove_prefix(3);
-  Json j = JsonParser(view, path).parse();
-  if (j.kind != Json::Kind::object) throw ReadError(path, "the JSON sidecar is not an object");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(view);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte is 1-based and points at the offending character; users fix
+    // sidecars in an editor, so report line and column.
+    const std::size_t at = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, view.size());
+    const std::size_t line = 1 + static_cast<std::size_t>(std::count(view.begin(), view.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    const std::size_t line_start = view.rfind('\n', at == 0 ? 0 : at - 1);
+    const std::size_t column = line_start == std::string_view::npos || line == 1 ? at + 1 : at - line_start;
+    throw ReadError(path, "malformed JSON at line " + std::to_string(line) + ", column " + std::to_string(column));
+  }
+  if (!j.is_object()) throw ReadError(path, "the JSON sidecar is not an object");
   return j;
 }
 
@@ -325,11 +153,11 @@ bool is_file(const fs::path& p) {
   return fs::is_regular_file(p, ec);
 }
 
-std::optional<double> json_number(const Json& j, std::string_view key, const std::string& path) {
-  const Json* v = j.find(key);
-  if (v == nullptr || v->kind == Json::Kind::null) return std::nullopt;
-  if (v->kind == Json::Kind::number) return v->number;
-  if (v->kind == Json::Kind::string && detail::iequals(v->string, "n/a")) return std::nullopt;
+std::optional<double> json_number(const nlohmann::json& j, std::string_view key, const std::string& path) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (it->is_number()) return it->get<double>();
+  if (it->is_string() && detail::iequals(it->get<std::string>(), "n/a")) return std::nullopt;
   throw ReadError(path, std::string(key) + " must be a number");
 }
 
@@ -389,7 +217,7 @@ bool apply_sidecars(Recording& rec, const std::string& data_path, double scale_t
   if (is_file(paths->json)) {
     found = true;
     const std::string jp = paths->json.string();
-    const Json j = read_json(jp);
+    const nlohmann::json j = read_json(jp);
     if (const auto sf = json_number(j, "SamplingFrequency", jp); sf && std::abs(*sf - rec.fs) > 1e-3 * rec.fs)
       throw ReadError(jp, "SamplingFrequency is " + format_number(*sf) + " Hz but the data file '" + data_path +
                               "' is sampled at " + format_number(rec.fs) + " Hz");

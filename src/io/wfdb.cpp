@@ -397,6 +397,12 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   std::vector<std::int64_t> sums(sigs.size(), 0);
   std::vector<std::int32_t> first_value(sigs.size(), 0);
   std::vector<std::uint64_t> invalid(sigs.size(), 0);
+  // A sampled signal cannot move by more than half the format's storable
+  // range between two samples; when it does, a value outside the range was
+  // stored modulo 2^bits (PhysioNet emgdb's neuropathy record does this).
+  // The reader returns what the file holds, but says so.
+  std::vector<std::uint64_t> wrap_jumps(sigs.size(), 0);
+  std::vector<long long> first_wrap(sigs.size(), -1);
 
   for (const auto& name : files) {
     const auto& mem = members[name];
@@ -412,6 +418,8 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
       const std::size_t i = mem[j];
       const Signal& s = sigs[i];
       double* out = row_of[i] >= 0 ? m.row(static_cast<Index>(row_of[i])).data() : nullptr;
+      const std::int64_t wrap_limit = std::int64_t{1} << (s.format.default_adcres - 1);
+      std::optional<std::int64_t> prev;
       for (long long t = 0; t < n; ++t) {
         const auto frame = static_cast<std::uint64_t>(t + s.skew);
         if (frame >= frames) {
@@ -422,6 +430,13 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
         const std::int32_t adu = decode(bytes.data(), frame * k + j, s.format);
         if (t == 0) first_value[i] = adu;
         sums[i] += adu;
+        if (adu != s.format.invalid) {
+          if (prev && std::llabs(static_cast<std::int64_t>(adu) - *prev) > wrap_limit) {
+            if (first_wrap[i] < 0) first_wrap[i] = t;
+            ++wrap_jumps[i];
+          }
+          prev = adu;
+        }
         if (adu == s.format.invalid) {
           ++invalid[i];
           if (out) out[t] = std::numeric_limits<double>::quiet_NaN();
@@ -447,6 +462,12 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
     if (invalid[i] > 0 && row_of[i] >= 0)
       rec.warnings.push_back("channel '" + name + "': " + std::to_string(invalid[i]) +
                              " invalid samples (WFDB sentinel or missing) set to NaN");
+    if (wrap_jumps[i] > 0 && row_of[i] >= 0)
+      rec.warnings.push_back("channel '" + name + "': " + std::to_string(wrap_jumps[i]) +
+                             " jumps larger than half the " + std::to_string(s.format.default_adcres) +
+                             "-bit range between neighbouring samples, the first near sample " +
+                             std::to_string(first_wrap[i]) +
+                             ": values outside the format's range have probably wrapped around and are wrong there");
     if (!s.calibrated && row_of[i] >= 0)
       rec.warnings.push_back("channel '" + name + "': no ADC gain in the header; WFDB default of 200 adu/" + s.units +
                              " applied, values are uncalibrated");
