@@ -141,9 +141,11 @@ std::optional<SidecarPaths> sidecar_paths(const std::string& data_path) {
   s.json = dir / (base + "_emg.json");
   s.electrodes.push_back(dir / (base + "_electrodes.tsv"));
   std::string short_base;
-  for (const auto entity : detail::split_on(base, '_'))
-    if (entity.rfind("sub-", 0) == 0 || entity.rfind("ses-", 0) == 0 || entity.rfind("acq-", 0) == 0)
-      short_base += (short_base.empty() ? "" : "_") + std::string(entity);
+  for (const auto entity : detail::split_on(base, '_')) {
+    if (entity.rfind("sub-", 0) != 0 && entity.rfind("ses-", 0) != 0 && entity.rfind("acq-", 0) != 0) continue;
+    if (!short_base.empty()) short_base += '_';
+    short_base.append(entity);
+  }
   if (!short_base.empty() && short_base != base) s.electrodes.push_back(dir / (short_base + "_electrodes.tsv"));
   return s;
 }

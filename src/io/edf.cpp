@@ -605,7 +605,7 @@ double header_limit(double r, const std::string& path) {
     } else {
       const auto frac = static_cast<std::size_t>(-scale);
       if (s.size() <= frac) s = std::string(frac - s.size() + 1, '0') + s;
-      s.insert(s.size() - frac, ".");
+      s.insert(s.begin() + static_cast<std::ptrdiff_t>(s.size() - frac), '.');
     }
     if (s.size() + 1 <= 8) {
       const auto v = detail::parse_double(s);
