@@ -13,8 +13,9 @@ Writes, next to this script, a BIDS-EMG style recording of 60 s of "rest" from a
 Content (a stand-in until the full simulator lands): 3 uV white background noise,
 baseline wander, 50 Hz mains with 3rd/5th harmonics (much stronger on channel
 e8, a poorly attached electrode), an ECG at 66 bpm seen on all channels, two
-motor units firing sparse fasciculation-like discharges that propagate along
-the grid columns at 4 m/s, and a 3 s voluntary contraction at 40-43 s.
+motor units firing sparse fasciculation-like discharges that propagate both
+ways from an innervation zone near column 2 at 4 m/s and fade towards the
+tendons, and a 3 s voluntary contraction at 40-43 s.
 """
 from __future__ import annotations
 
@@ -52,11 +53,16 @@ def main() -> None:
         for k, rel in ((1, 1.0), (3, 0.3), (5, 0.1)):
             x[ch] += mains_uv * rel * np.sin(2 * np.pi * 50 * k * t + k * phase)
 
-    # ECG: broad QRS-like complexes, common to the whole grid.
+    # ECG: broad QRS-like complexes (~80 ms), common to the whole grid with a
+    # smooth gain, unlike a MUAP, which is local.
+    ecg_gain = np.linspace(0.8, 1.2, ROWS * COLS)[:, np.newaxis]
     for beat in np.arange(0.4, DURATION_S, 60 / 66):
-        x += 25 * muap(t - beat, 0.012)[np.newaxis, :] * rng.uniform(0.9, 1.1)
+        x += 60 * ecg_gain * muap(t - beat, 0.02)[np.newaxis, :] * rng.uniform(0.9, 1.1)
 
-    # Two motor units; discharges propagate along the columns (fibre direction).
+    # Two motor units; discharges propagate along the columns (fibre direction)
+    # away from an innervation zone near column 1, and fade towards the tendon,
+    # so each unit has one electrode where it is largest.
+    column_gain = np.array([0.7, 1.0, 0.8, 0.55])
     events = []
     units = [dict(row=0, amp=120.0, width=0.0012, times=np.sort(rng.uniform(1, 39, 12))),
              dict(row=1, amp=70.0, width=0.0018, times=np.sort(rng.uniform(1, 59, 9)))]
@@ -65,9 +71,10 @@ def main() -> None:
         for onset in unit["times"]:
             for r in range(ROWS):
                 for c in range(COLS):
-                    delay = c * IED_MM * 1e-3 / CONDUCTION_M_PER_S
-                    gain = unit["amp"] * np.exp(-abs(r - unit["row"]) * IED_MM / 8.0)
+                    delay = abs(c - 1) * IED_MM * 1e-3 / CONDUCTION_M_PER_S
+                    gain = unit["amp"] * column_gain[c] * np.exp(-abs(r - unit["row"]) * IED_MM / 8.0)
                     x[r * COLS + c] -= gain * muap(t - onset - delay, unit["width"])
+            # Truth: the largest deflection, on the unit's row at column 1 (no delay there).
             events.append((round(float(onset), 6), 0.01, "fasciculation", label))
 
     # Voluntary contraction: dense interference pattern, 40-43 s.

@@ -8,4 +8,6 @@ PYBIND11_MODULE(_core, m) {
   fasctrack::py_bind::bind_core(m);
   fasctrack::py_bind::bind_io(m);
   fasctrack::py_bind::bind_filter(m);
+  fasctrack::py_bind::bind_detect(m);
+  fasctrack::py_bind::bind_sim(m);
 }

@@ -13,10 +13,13 @@ from pathlib import Path
 from . import _core
 from ._core import (ChannelInfo, ChannelQuality, FasctrackError, GridPosition, MainsReport, ReadError,
                     UnsupportedFormatError, WriteError)
+from ._core import DetectOptions
+from ._detect import DetectionResult, StreamingDetector, detect
 from ._filter import (ConditionResult, SosFilter, butter, channel_quality, condition, detect_mains,
                       iirnotch, mains_notches, sosfilt, sosfilt_zi, sosfiltfilt, welch)
 from ._io import read, write_edf, write_npy
 from ._recording import Recording
+from ._sim import Simulation, evaluate, simulate
 
 __version__ = _core.__version__
 
@@ -39,8 +42,8 @@ def example_path() -> str:
 
 
 __all__ = [
-    "ChannelInfo", "ChannelQuality", "ConditionResult", "FasctrackError", "GridPosition", "MainsReport",
+    "ChannelInfo", "ChannelQuality", "ConditionResult", "DetectOptions", "DetectionResult", "StreamingDetector", "detect", "FasctrackError", "GridPosition", "MainsReport",
     "ReadError", "Recording", "SosFilter", "UnsupportedFormatError", "WriteError", "butter",
     "channel_quality", "condition", "detect_mains", "example_path", "iirnotch", "mains_notches", "read",
-    "sosfilt", "sosfilt_zi", "sosfiltfilt", "welch", "write_edf", "write_npy", "__version__",
+    "sosfilt", "sosfilt_zi", "sosfiltfilt", "welch", "Simulation", "simulate", "evaluate", "write_edf", "write_npy", "__version__",
 ]

@@ -9,6 +9,9 @@
 #include <fasctrack/filter/condition.hpp>
 #include <fasctrack/io/read.hpp>
 #include <fasctrack/io/write.hpp>
+#include <fasctrack/stream/detector.hpp>
+
+#include "report.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -82,6 +85,32 @@ struct ConditionCliOptions {
               : mains == "off" ? filter::MainsMode::off
                                : filter::MainsMode::automatic;
     o.zero_phase = !causal;
+    return o;
+  }
+};
+
+struct DetectCliOptions {
+  double threshold_sd = DetectOptions{}.threshold_sd;
+  std::string mains = "auto";
+  double min_clean_rest_s = DetectOptions{}.min_clean_rest_s;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--threshold", threshold_sd, "Detection threshold in robust noise SDs")->capture_default_str();
+    app.add_option("--mains", mains, "Mains notch: auto, 50, 60 or off")
+        ->check(CLI::IsMember({"auto", "50", "60", "off"}))
+        ->capture_default_str();
+    app.add_option("--min-clean-rest", min_clean_rest_s, "Seconds of clean rest needed to conclude")
+        ->capture_default_str();
+  }
+
+  DetectOptions options() const {
+    DetectOptions o;
+    o.threshold_sd = threshold_sd;
+    o.mains = mains == "50" ? filter::MainsMode::hz50
+              : mains == "60" ? filter::MainsMode::hz60
+              : mains == "off" ? filter::MainsMode::off
+                               : filter::MainsMode::automatic;
+    o.min_clean_rest_s = min_clean_rest_s;
     return o;
   }
 };
@@ -253,10 +282,21 @@ int run(int argc, char** argv) {
   InputOptions analyze_in;
   ConditionCliOptions analyze_opts;
   bool analyze_json = false;
-  auto* analyze_cmd = app.add_subcommand("analyze", "Run the pipeline on a recording and print a summary");
+  auto* analyze_cmd = app.add_subcommand(
+      "analyze", "The main job: read, condition, detect fasciculations and print a summary");
   analyze_in.add_to(*analyze_cmd);
   analyze_opts.add_to(*analyze_cmd);
   analyze_cmd->add_flag("--json", analyze_json, "Print JSON instead of text");
+
+  InputOptions detect_in;
+  DetectCliOptions detect_opts;
+  std::string events_out, summary_out, units_out;
+  auto* detect_cmd = app.add_subcommand("detect", "Detect fasciculation potentials; write events, summary, units");
+  detect_in.add_to(*detect_cmd);
+  detect_opts.add_to(*detect_cmd);
+  detect_cmd->add_option("--out", events_out, "Events CSV (one row per discharge)")->required();
+  detect_cmd->add_option("--summary", summary_out, "Summary JSON (rates with 95% CI, masks, noise floor)");
+  detect_cmd->add_option("--units", units_out, "Units JSON (statistics and multichannel templates)");
 
   try {
     app.parse(argc, argv);
@@ -304,9 +344,33 @@ int run(int argc, char** argv) {
                                                       : "not notched");
   } else if (*analyze_cmd) {
     const Recording rec = analyze_in.read();
-    const json s = analyze_any(rec, analyze_opts.options());
-    if (analyze_json) std::cout << s.dump(2) << "\n";
-    else print_text(s, true);
+    json s = analyze_any(rec, analyze_opts.options());
+    DetectOptions o;
+    o.highpass_hz = analyze_opts.highpass_hz;
+    o.lowpass_hz = analyze_opts.lowpass_hz;
+    o.filter_order = analyze_opts.order;
+    o.mains = analyze_opts.options().mains;
+    const DetectionResult r = detect(rec, o);
+    if (analyze_json) {
+      s["detection"] = cli::summary_json(r, rec);
+      std::cout << s.dump(2) << "\n";
+    } else {
+      print_text(s, true);
+      std::printf("\n%s", cli::summary_text(r, rec).c_str());
+    }
+  } else if (*detect_cmd) {
+    const Recording rec = detect_in.read();
+    const DetectionResult r = detect(rec, detect_opts.options());
+    try {
+      cli::write_text_atomically(events_out, cli::events_csv(r, rec));
+      if (!summary_out.empty()) cli::write_text_atomically(summary_out, cli::summary_json(r, rec).dump(2) + "\n");
+      if (!units_out.empty()) cli::write_text_atomically(units_out, cli::units_json(r, rec).dump(2) + "\n");
+    } catch (const WriteError& e) {
+      std::fprintf(stderr, "fasctrack: error: %s\n", e.what());
+      return exit_output;
+    }
+    std::printf("%s", cli::summary_text(r, rec).c_str());
+    std::printf("wrote %s (%zu events)\n", events_out.c_str(), r.events.size());
   }
   return exit_ok;
 }

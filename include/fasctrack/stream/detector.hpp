@@ -1,0 +1,120 @@
+#pragma once
+// The fasciculation detector: one engine, used offline and in a stream.
+//
+// detect() on a whole recording is the StreamingDetector fed the recording in
+// one chunk and flushed, and the engine's output does not depend on how the
+// input is chunked, so offline and streaming results are identical by
+// construction (tests check it over random chunkings).
+
+#include <fasctrack/cluster/summary.hpp>
+#include <fasctrack/core/error.hpp>
+#include <fasctrack/cluster/units.hpp>
+#include <fasctrack/core/recording.hpp>
+#include <fasctrack/detect/events.hpp>
+#include <fasctrack/filter/condition.hpp>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace fasctrack {
+
+/// Every option has a documented default chosen from surface-EMG physiology.
+struct DetectOptions {
+  // --- conditioning (causal, so a stream can run it) ---
+  double highpass_hz = 20.0;          ///< removes movement/wander; surface MUAP energy is above ~20 Hz
+  double lowpass_hz = 500.0;          ///< clamped to 0.45 fs
+  int filter_order = 4;
+  filter::MainsMode mains = filter::MainsMode::automatic;
+  /// Automatic mains: decided from the first mains_probe_s of the stream
+  /// (offline uses the same first seconds, so both agree).
+  double mains_probe_s = 2.0;
+  double notch_bandwidth_hz = 2.0;
+
+  // --- detection ---
+  double threshold_sd = 5.0;          ///< candidate threshold in robust noise SDs
+  double noise_block_s = 0.25;        ///< noise SD measured per block of this length...
+  double noise_window_s = 10.0;       ///< ...and the floor is a low quantile of the blocks in this window
+  double merge_ms = 25.0;             ///< peaks of one discharge propagate up to this far apart across a grid
+  double refractory_ms = 5.0;         ///< a unit cannot discharge twice within this
+  double snippet_ms = 20.0;           ///< half-width of the waveform window kept per event (features, clustering)
+  double max_duration_ms = 30.0;      ///< broader waveforms (ECG QRS, movement) are not surface MUAPs
+
+  // --- masking ---
+  double tonic_isi_ms = 250.0;        ///< continual firing: successive discharges of a unit this close
+  int tonic_min_discharges = 3;       ///< ...at least this many in a row
+  double voluntary_rms_ratio = 3.0;   ///< interference pattern: band RMS over this x the noise floor...
+  double voluntary_min_s = 0.25;      ///< ...sustained at least this long
+  double mask_padding_s = 0.25;       ///< added either side of every mask
+
+  // --- events and summary ---
+  double doublet_min_ms = 5.0;
+  double doublet_max_ms = 110.0;
+  double min_clean_rest_s = 60.0;     ///< less clean rest than this: summary.insufficient
+  cluster::ClusterOptions clustering{};
+
+  /// Throws std::invalid_argument naming the first bad option.
+  void validate(double fs) const;
+};
+
+/// Everything detect() returns.
+struct DetectionResult {
+  std::vector<Event> events;                 ///< time order
+  std::vector<Mask> masks;                   ///< excluded periods with reasons, time order
+  std::vector<cluster::UnitSummary> units;
+  cluster::RecordingSummary summary;
+  std::vector<filter::ChannelQuality> quality;  ///< per channel, from the conditioning stage
+  Index latency_samples = 0;                 ///< the stream's bounded decision delay
+};
+
+/// Called now and then with the fraction done (0..1); return false to cancel
+/// (the call then throws fasctrack::Cancelled).
+using ProgressCallback = std::function<bool(double fraction_done)>;
+
+/// Thrown when a ProgressCallback asks to stop.
+class Cancelled : public Error {
+ public:
+  Cancelled() : Error("cancelled") {}
+};
+
+template <class T>
+class StreamingDetector {
+ public:
+  /// Throws std::invalid_argument for fs <= 0, no channels, or bad options.
+  StreamingDetector(double fs, std::vector<ChannelInfo> channels, DetectOptions options = {});
+  ~StreamingDetector();
+  StreamingDetector(StreamingDetector&&) noexcept;
+  StreamingDetector& operator=(StreamingDetector&&) noexcept;
+
+  /// Feeds the next (n_channels, n) chunk of raw microvolts (n may be 0) and
+  /// returns the events that became final, in time order. Events come out at
+  /// most latency_samples() after their sample has been fed.
+  std::vector<Event> process(SignalView<T> chunk);
+  /// End of stream: returns every event still pending.
+  std::vector<Event> flush();
+  /// Back to the state of a new detector.
+  void reset();
+
+  /// Upper bound on how long after its sample an event is emitted.
+  Index latency_samples() const;
+  Index samples_seen() const;
+  /// Masks final so far.
+  std::vector<Mask> masks() const;
+  /// Units, summary and quality so far (after flush(): the whole recording).
+  DetectionResult result() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Offline detection on a whole recording: identical to a StreamingDetector
+/// fed x in any chunks and flushed.
+template <class T>
+DetectionResult detect(SignalView<T> x, double fs, const std::vector<ChannelInfo>& channels,
+                       const DetectOptions& options = {}, const ProgressCallback& progress = {});
+
+DetectionResult detect(const Recording& recording, const DetectOptions& options = {},
+                       const ProgressCallback& progress = {});
+
+}  // namespace fasctrack

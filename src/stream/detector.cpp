@@ -1,0 +1,1227 @@
+// The fasciculation detector engine (one engine for offline and streaming).
+//
+// Data flow, all in fixed blocks aligned to the start of the stream so that no
+// decision depends on how the caller chunks the input:
+//
+//   probe (first mains_probe_s, buffered) -> mains decision + filter design
+//   A: fill non-finite samples, detect stuck/non-finite runs, causal band-pass
+//      + mains notches, per-block robust SD per channel
+//   B: normalise by the noise floor, matched-energy over ~5 ms, mean over the
+//      3x3 grid neighbourhood, cube-root (Wilson-Hilferty) to make the noise
+//      distribution of the statistic near-Gaussian, per-block robust location
+//      and scale of that statistic
+//   C: score = (statistic - location) / scale, threshold at threshold_sd,
+//      space-time clustering, voluntary and bad-signal masks
+//   refine: zero-phase filtering of a +-150 ms raw window around each cluster,
+//      peak channel/sample, features, plausibility (duration, spread)
+//   assign: time-ordered unit labelling (cluster::UnitTracker), tonic masks
+//   finalise: doublet/isolated flags, masks applied, events emitted.
+//
+// Samples are converted to double on entry so float32 and float64 inputs with
+// the same values give bit-identical events.
+
+#include <fasctrack/stream/detector.hpp>
+
+#include <fasctrack/detect/stages.hpp>
+#include <fasctrack/features/waveform.hpp>
+#include <fasctrack/filter/apply.hpp>
+#include <fasctrack/filter/design.hpp>
+#include <fasctrack/filter/mains.hpp>
+#include <fasctrack/filter/quality.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+
+namespace fasctrack {
+
+namespace {
+
+// Internal constants, each set from surface-EMG physiology rather than tuned
+// to a data set.
+// Matched-energy window: the main phases of a surface MUAP last ~3-8 ms, so a
+// 5 ms window collects most of a discharge's energy while adding little noise.
+constexpr double kEnergyMs = 5.0;
+// Noise floor: 25th percentile of the block SDs in the trailing window, low
+// enough to ignore blocks raised by discharges or contractions.
+constexpr double kFloorQuantile = 0.25;
+// Zero-phase refinement half-window: long enough for the 20 Hz high-pass
+// transient of the window edges to die out before the discharge.
+constexpr double kRefineMs = 150.0;
+// A cluster longer than this is not one discharge (interference or artefact);
+// it is closed and judged by its shape.
+constexpr double kMaxClusterMs = 100.0;
+// Sub-block for the voluntary and bad-signal bookkeeping.
+constexpr double kMaskBlockMs = 50.0;
+// A contraction raises the band RMS over a good part of the electrodes; one
+// quarter is one bipolar lead of four, or ~16 electrodes of an 8x8 grid.
+constexpr double kVoluntaryChannelFraction = 0.25;
+// Identical consecutive raw samples for this long mean a stuck or clipped
+// amplifier (real EMG plus amplifier noise never repeats exactly for 5 ms).
+constexpr double kStuckMs = 5.0;
+constexpr double kStuckChannelFraction = 0.25;
+// A rejected candidate this many noise SDs large is an artefact worth masking
+// (a small broad one, typically ECG, is just dropped).
+constexpr double kArtefactSd = 50.0;
+// The zero-phase peak precedes the causal detection by the band-pass group
+// delay (~2-4 ms) plus the energy window; search this far before the cluster.
+constexpr double kSearchBeforeMs = 10.0;
+constexpr double kSearchAfterMs = 2.0;
+// A common-mode artefact (ECG, movement) has a similar amplitude on most of a
+// grid; a MUAP falls to half its peak within ~1-2 electrode distances.
+constexpr double kCommonModeFraction = 0.6;
+constexpr double kCommonModeLevel = 0.5;
+// A one-electrode step (pop): large on one electrode, nothing on its neighbours.
+constexpr double kPopNeighbourRatio = 0.15;
+constexpr double kPopMinSd = 20.0;
+// Splitting a cluster into discharges (see find_bumps).
+constexpr double kValleyRatio = 0.5;
+constexpr double kSecondaryBump = 0.25;
+constexpr double kSecondaryMin = 4.0;
+// A doublet repeats its unit's waveform: correlation of the two bumps over
+// +-kRepeatHalfMs on the larger bump's channel.
+constexpr double kRepeatCorrelation = 0.8;
+constexpr double kRepeatHalfMs = 6.0;
+// Overlapping doublets (5-10 ms) leave only a shallow valley; a near-identical
+// repeat, or bumps centred on different territories, may split at this depth.
+constexpr double kShallowValley = 0.8;
+constexpr double kStrongRepeat = 0.9;
+// A much smaller candidate within merge_ms of a connected larger one is a
+// tail of the larger potential, not a discharge of its own.
+constexpr double kTailRatio = 0.3;
+constexpr double kMaxPeakWidthMs = 6.0;
+// After a contraction the recruited units slow down and drop out over ~0.5-1.5 s
+// (derecruitment), too sparse for the RMS test but still voluntary firing:
+// voluntary masks are held this long past the end of the interference pattern.
+constexpr double kDerecruitMs = 1500.0;
+// The zero-phase peak on the discharge's channel must reach this many noise
+// SDs (the detection score integrates over ~9 electrodes x 5 ms, so a real
+// low-SNR discharge still peaks at >= 2.5 SD on its best electrode).
+constexpr double kMinPeakSd = 2.5;
+// A lone channel (bipolar lead) has no neighbours to integrate over: its
+// 5 ms matched energy at threshold implies a zero-phase peak of >= ~4 SD, so
+// a candidate below 3.5 SD is a noise (or ECG ripple) excursion.
+constexpr double kMinPeakSdSingle = 3.5;
+constexpr double kBriefMargin = 1.5;
+
+Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
+
+Index next_pow2(Index n) {
+  Index r = 1;
+  while (r < n) r <<= 1;
+  return r;
+}
+
+[[noreturn]] void bad_option(const std::string& name, const std::string& what, double value) {
+  throw std::invalid_argument(name + ": " + what + ", got " + std::to_string(value));
+}
+
+void median_and_sd(std::span<const double> x, std::vector<double>& scratch, double& median, double& sd) {
+  scratch.assign(x.begin(), x.end());
+  const auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(scratch.size() / 2);
+  std::nth_element(scratch.begin(), mid, scratch.end());
+  median = *mid;
+  for (double& v : scratch) v = std::abs(v - median);
+  std::nth_element(scratch.begin(), mid, scratch.end());
+  sd = 1.482602218505602 * *mid;
+}
+
+// Settling time of a filter: the impulse response's last sample above 1e-3 of
+// its peak (the notches' narrow bandwidth dominates: ~1/(pi*bw) time constant).
+Index settling_samples(const filter::Sos& sos, double fs) {
+  const Index n = static_cast<Index>(std::ceil(5.0 * fs));
+  RowMatrix<double> impulse = RowMatrix<double>::Zero(1, n);
+  impulse(0, 0) = 1.0;
+  const RowMatrix<double> h = filter::sosfilt<double>(sos, impulse);
+  const double peak = h.cwiseAbs().maxCoeff();
+  Index last = 0;
+  for (Index i = 0; i < n; ++i) {
+    if (std::abs(h(0, i)) > 1e-3 * peak) last = i;
+  }
+  return last + 1;
+}
+
+struct Candidate {
+  Event event;
+  RowMatrix<float> snippet;
+  std::vector<double> noise_sd;
+  std::vector<char> channels;
+  double score = 0.0;
+};
+
+}  // namespace
+
+void DetectOptions::validate(double fs) const {
+  if (!(std::isfinite(fs) && fs > 0.0)) bad_option("fs", "must be positive and finite", fs);
+  auto positive = [](const char* name, double v) {
+    if (!(std::isfinite(v) && v > 0.0)) bad_option(name, "must be positive and finite", v);
+  };
+  auto non_negative = [](const char* name, double v) {
+    if (!(std::isfinite(v) && v >= 0.0)) bad_option(name, "must be non-negative and finite", v);
+  };
+  positive("highpass_hz", highpass_hz);
+  positive("lowpass_hz", lowpass_hz);
+  if (!(highpass_hz < std::min(lowpass_hz, 0.45 * fs))) {
+    bad_option("highpass_hz", "must be below min(lowpass_hz, 0.45 * fs)", highpass_hz);
+  }
+  if (filter_order < 1 || filter_order > 12) bad_option("filter_order", "must be in 1..12", filter_order);
+  non_negative("mains_probe_s", mains_probe_s);
+  positive("notch_bandwidth_hz", notch_bandwidth_hz);
+  positive("threshold_sd", threshold_sd);
+  positive("noise_block_s", noise_block_s);
+  if (noise_block_s * fs < 16.0) bad_option("noise_block_s", "must span at least 16 samples", noise_block_s);
+  positive("noise_window_s", noise_window_s);
+  if (noise_window_s < noise_block_s) bad_option("noise_window_s", "must be at least noise_block_s", noise_window_s);
+  positive("merge_ms", merge_ms);
+  positive("refractory_ms", refractory_ms);
+  positive("snippet_ms", snippet_ms);
+  positive("max_duration_ms", max_duration_ms);
+  positive("tonic_isi_ms", tonic_isi_ms);
+  if (tonic_min_discharges < 2) bad_option("tonic_min_discharges", "must be at least 2", tonic_min_discharges);
+  positive("voluntary_rms_ratio", voluntary_rms_ratio);
+  positive("voluntary_min_s", voluntary_min_s);
+  non_negative("mask_padding_s", mask_padding_s);
+  non_negative("doublet_min_ms", doublet_min_ms);
+  if (!(std::isfinite(doublet_max_ms) && doublet_max_ms > doublet_min_ms)) {
+    bad_option("doublet_max_ms", "must exceed doublet_min_ms", doublet_max_ms);
+  }
+  non_negative("min_clean_rest_s", min_clean_rest_s);
+}
+
+template <class T>
+struct StreamingDetector<T>::Impl {
+  // ---- configuration ----
+  double fs;
+  std::vector<ChannelInfo> channels;
+  DetectOptions opt;
+  Index C;
+  Index B, P, Pb, L, Bm, H, gap, max_len, snippet_half, stuck_n, refractory, merge, search_before, search_after,
+      feature_half, pad, derecruit, final_delay, assign_margin, latency;
+  std::vector<bool> usable;
+  Index n_usable = 0;
+  detection::Neighbourhood nb;
+
+  // ---- state ----
+  Index seen = 0;
+  bool started = false;
+  bool flushing = false;
+  filter::Sos sos;
+  std::optional<filter::SosFilter<double>> filt;
+  filter::MainsReport mains;
+  double mains_hz = 0.0;
+  std::vector<filter::ChannelQuality> quality;
+  RowMatrix<double> probe;
+  Index probe_n = 0;
+  RowMatrix<double> pending, block_y;
+  Index pending_n = 0;
+  Index R = 0;
+  RowMatrix<double> raw_ring, y_ring, d_ring;
+  std::vector<char> bad_ring, chan_bad_ring;  // per sample: whole-sample bad; per (sample, channel): unusable
+  std::vector<double> last_finite, prev_raw, esum, z2_hist;
+  std::vector<Index> stuck_count;
+  detection::BlockFloor sig_floor, d_loc, d_scale;
+  std::vector<std::vector<double>> sd_history;
+  std::vector<double> sigma;                  // current block's floor per channel
+  std::vector<double> loc, scale;
+  Index a_blocks = 0, b_blocks = 0, c_blocks = 0;
+  Index a_end = 0, c_end = 0;
+  std::unique_ptr<detection::ClusterTracker> tracker;
+  std::vector<detection::Cluster> closed;
+  std::vector<Candidate> candidates;
+  std::vector<Candidate> assigned;
+  std::vector<std::pair<Index, int>> recent;  // (sample, unit) of assigned discharges
+  std::vector<std::vector<Index>> unit_times;
+  std::vector<Mask> mask_list;
+  cluster::UnitTracker units;
+  std::vector<Event> emitted;
+  // mask bookkeeping
+  Index bad_start = -1;
+  Index vol_run_start = -1, vol_run_len = 0;
+  std::vector<double> sub_sum;
+  Index sub_n = 0, sub_start = 0;
+  // scratch
+  std::vector<double> scratch, column, score_buf;
+  std::vector<Index> hot;
+
+  Impl(double fs_, std::vector<ChannelInfo> ch, DetectOptions o)
+      : fs(fs_),
+        channels(std::move(ch)),
+        opt(std::move(o)),
+        C(static_cast<Index>(channels.size())),
+        sig_floor(1, 1, 1, 0.5),
+        d_loc(1, 1, 1, 0.5),
+        d_scale(1, 1, 1, 0.5),
+        units(1, 1, 1.0) {
+    if (!(std::isfinite(fs) && fs > 0.0)) bad_option("fs", "must be positive and finite", fs);
+    if (C < 1) throw std::invalid_argument("channels: at least one channel is required");
+    opt.validate(fs);
+    B = std::max<Index>(16, samples_of(opt.noise_block_s * 1e3, fs));
+    P = samples_of(opt.mains_probe_s * 1e3, fs);
+    Pb = std::max<Index>(1, (P + B - 1) / B);
+    L = std::max<Index>(2, samples_of(kEnergyMs, fs));
+    Bm = std::max<Index>(1, samples_of(kMaskBlockMs, fs));
+    H = samples_of(kRefineMs, fs);
+    // Bridges the energy dips between the phases of one potential and its
+    // slower terminal components.
+    gap = 2 * L;
+    max_len = samples_of(kMaxClusterMs, fs);
+    snippet_half = std::max<Index>(1, samples_of(opt.snippet_ms, fs));
+    stuck_n = std::max<Index>(3, samples_of(kStuckMs, fs));
+    refractory = std::max<Index>(1, samples_of(opt.refractory_ms, fs));
+    merge = samples_of(opt.merge_ms, fs);
+    search_before = L + samples_of(kSearchBeforeMs, fs);
+    search_after = samples_of(kSearchAfterMs, fs);
+    feature_half = samples_of(opt.max_duration_ms + 5.0, fs);
+    pad = samples_of(opt.mask_padding_s * 1e3, fs);
+    derecruit = samples_of(kDerecruitMs, fs);
+    const double tonic_span_ms = (opt.tonic_min_discharges - 1) * opt.tonic_isi_ms;
+    final_delay = pad + samples_of(std::max({tonic_span_ms, opt.doublet_max_ms, opt.tonic_isi_ms}), fs) +
+                  samples_of(opt.voluntary_min_s * 1e3, fs) + Bm + 1;
+    assign_margin = search_before + std::max(refractory, merge) + 1;
+    // Worst case: a cluster as long as allowed, closed after the gap, waits
+    // for its refinement window; its events then wait final_delay; the block
+    // grid adds up to one block. Events in the probe wait for the probe.
+    const Index pipeline = max_len + gap + H + assign_margin + final_delay + 2 * B;
+    latency = std::max(P, Index{0}) + pipeline;
+
+    usable.assign(static_cast<std::size_t>(C), true);
+    for (Index c = 0; c < C; ++c) {
+      const auto& info = channels[static_cast<std::size_t>(c)];
+      if (info.marked_bad || (info.type != "EMG" && !info.type.empty())) usable[static_cast<std::size_t>(c)] = false;
+    }
+    R = next_pow2(P + 2 * H + 2 * max_len + 4 * B + samples_of(1000.0, fs));
+    units = cluster::UnitTracker(C, 2 * snippet_half + 1, fs, opt.clustering);
+    init_state();
+  }
+
+  void init_state() {
+    seen = 0;
+    started = false;
+    flushing = false;
+    filt.reset();
+    mains = filter::MainsReport{};
+    mains_hz = 0.0;
+    quality.clear();
+    probe.setZero(C, std::max<Index>(P, 1));
+    probe_n = 0;
+    pending.setZero(C, B);
+    block_y.setZero(C, B);
+    pending_n = 0;
+    raw_ring.setZero(C, R);
+    y_ring.setZero(C, R);
+    d_ring.setZero(C, R);
+    bad_ring.assign(static_cast<std::size_t>(R), 0);
+    chan_bad_ring.assign(static_cast<std::size_t>(R * C), 0);
+    last_finite.assign(static_cast<std::size_t>(C), 0.0);
+    prev_raw.assign(static_cast<std::size_t>(C), std::numeric_limits<double>::quiet_NaN());
+    esum.assign(static_cast<std::size_t>(C), 0.0);
+    z2_hist.assign(static_cast<std::size_t>(C * L), 0.0);
+    stuck_count.assign(static_cast<std::size_t>(C), 0);
+    const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
+    sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
+    d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
+    d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
+    sd_history.assign(static_cast<std::size_t>(C), {});
+    sigma.assign(static_cast<std::size_t>(C), 1.0);
+    loc.assign(static_cast<std::size_t>(C), 0.0);
+    scale.assign(static_cast<std::size_t>(C), 1.0);
+    a_blocks = b_blocks = c_blocks = 0;
+    a_end = c_end = 0;
+    nb = detection::build_neighbourhood(channels, usable);
+    tracker = std::make_unique<detection::ClusterTracker>(nb, gap, max_len);
+    closed.clear();
+    candidates.clear();
+    assigned.clear();
+    recent.clear();
+    unit_times.clear();
+    mask_list.clear();
+    units.reset();
+    emitted.clear();
+    bad_start = -1;
+    vol_run_start = -1;
+    vol_run_len = 0;
+    sub_sum.assign(static_cast<std::size_t>(C), 0.0);
+    sub_n = 0;
+    sub_start = 0;
+    column.assign(static_cast<std::size_t>(C), 0.0);
+    score_buf.assign(static_cast<std::size_t>(C), 0.0);
+    hot.clear();
+    hot.reserve(static_cast<std::size_t>(C));
+    n_usable = std::count(usable.begin(), usable.end(), true);
+  }
+
+  Index slot(Index t) const { return t & (R - 1); }
+
+  // ---- start: mains decision and filter design from the probe ----
+  void start() {
+    started = true;
+    const Index n = probe_n;
+    double hz = 0.0;
+    if (opt.mains == filter::MainsMode::hz50) hz = 50.0;
+    if (opt.mains == filter::MainsMode::hz60) hz = 60.0;
+    if (n > 0) {
+      RowMatrix<double> head = probe.leftCols(n);
+      for (Index c = 0; c < C; ++c)
+        for (Index i = 0; i < n; ++i)
+          if (!std::isfinite(head(c, i))) head(c, i) = 0.0;
+      if (opt.mains != filter::MainsMode::off) {
+        mains = filter::detect_mains<double>(head, fs);
+        if (opt.mains == filter::MainsMode::automatic && mains.status == filter::MainsStatus::found) {
+          hz = mains.frequency_hz;
+        }
+      }
+      filter::QualityOptions qo;
+      qo.mains_hz = hz;
+      quality = filter::channel_quality<double>(probe.leftCols(n), fs, qo);
+      for (Index c = 0; c < C; ++c) {
+        // A dead or disconnected electrode carries no discharges and would
+        // make the noise normalisation meaningless.
+        const auto flags = quality[static_cast<std::size_t>(c)].flags;
+        if (flags & (filter::quality_flat | filter::quality_disconnected)) usable[static_cast<std::size_t>(c)] = false;
+      }
+      nb = detection::build_neighbourhood(channels, usable);
+      n_usable = std::count(usable.begin(), usable.end(), true);
+    }
+    const double lowpass = std::min(opt.lowpass_hz, 0.45 * fs);
+    sos = filter::butter(opt.filter_order, {opt.highpass_hz, lowpass}, filter::BandType::bandpass, fs);
+    if (hz > 0.0 && hz < 0.95 * fs / 2.0) {
+      filter::MainsNotchOptions no;
+      no.bandwidth_hz = opt.notch_bandwidth_hz;
+      sos = filter::cascade(sos, filter::mains_notches(hz, fs, no));
+      mains_hz = hz;
+    }
+    filt.emplace(sos, C);
+    // Starting the filter in the steady state of the first sample removes the
+    // step response to the electrode offset (often mV on monopolar grids),
+    // which would otherwise ring through the notches for ~1 s; what remains
+    // is the band-pass settling to wander and mains, a few hundred ms.
+    if (n > 0) {
+      Eigen::VectorXd x0(C);
+      for (Index c = 0; c < C; ++c) x0(c) = std::isfinite(probe(c, 0)) ? probe(c, 0) : 0.0;
+      filt->set_steady_state(x0);
+    }
+    const filter::Sos band = filter::butter(opt.filter_order, {opt.highpass_hz, lowpass}, filter::BandType::bandpass, fs);
+    detection::add_mask(mask_list, {0, std::max(settling_samples(band, fs), samples_of(100.0, fs)), MaskReason::startup});
+    // Replay the probe through the block pipeline from sample 0.
+    for (Index i = 0; i < n; i += 1) {
+      for (Index c = 0; c < C; ++c) pending(c, pending_n) = probe(c, i);
+      if (++pending_n == B) run_block_a();
+    }
+    probe.resize(0, 0);
+  }
+
+  // ---- stage A: fill, flag, filter, block SD ----
+  void run_block_a() {
+    const Index n = pending_n;
+    const Index t0 = a_end;
+    const Index frac_min = std::max<Index>(1, static_cast<Index>(std::ceil(kStuckChannelFraction * n_usable)));
+    for (Index i = 0; i < n; ++i) {
+      const Index t = t0 + i;
+      bool any_nonfinite = false;
+      Index n_stuck = 0;
+      char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
+      for (Index c = 0; c < C; ++c) {
+        const auto cs = static_cast<std::size_t>(c);
+        double v = pending(c, i);
+        bool bad = false;
+        if (!std::isfinite(v)) {
+          // Hold the last finite value: unlike zero (the brief's default),
+          // it does not put a step the size of the electrode offset into the
+          // filters at both ends of the gap.
+          v = last_finite[cs];
+          bad = true;
+          if (usable[cs]) any_nonfinite = true;
+          stuck_count[cs] = 0;
+        } else {
+          stuck_count[cs] = (v == prev_raw[cs]) ? stuck_count[cs] + 1 : 0;
+          prev_raw[cs] = v;
+          last_finite[cs] = v;
+          if (stuck_count[cs] + 1 >= stuck_n) {
+            bad = true;
+            if (usable[cs]) ++n_stuck;
+          }
+        }
+        cb[c] = bad ? 1 : 0;
+        pending(c, i) = v;
+        raw_ring(c, slot(t)) = v;
+      }
+      const bool sample_bad = any_nonfinite || (n_usable > 0 && n_stuck >= frac_min);
+      bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
+      if (sample_bad && bad_start < 0) bad_start = t;
+      if (!sample_bad && bad_start >= 0) {
+        detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t + pad, MaskReason::bad_signal});
+        bad_start = -1;
+      }
+    }
+    if (bad_start >= 0) {
+      detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t0 + n + pad, MaskReason::bad_signal});
+    }
+    auto in = pending.leftCols(n);
+    auto out = block_y.leftCols(n);
+    filt->process(in, out);
+    std::vector<double> sds(static_cast<std::size_t>(C));
+    for (Index c = 0; c < C; ++c) {
+      bool any_bad = false;
+      for (Index i = 0; i < n; ++i) {
+        y_ring(c, slot(t0 + i)) = block_y(c, i);
+        any_bad = any_bad || chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C + c)];
+      }
+      double med = 0.0, sd = 0.0;
+      column.resize(static_cast<std::size_t>(n));
+      for (Index i = 0; i < n; ++i) column[static_cast<std::size_t>(i)] = block_y(c, i);
+      median_and_sd(column, scratch, med, sd);
+      // A block with filled samples says nothing about the noise: an
+      // infinite SD is ignored by the low-quantile floor.
+      sds[static_cast<std::size_t>(c)] = any_bad ? std::numeric_limits<double>::infinity() : sd;
+      if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
+    }
+    sig_floor.push(sds);
+    a_end += n;
+    ++a_blocks;
+    pending_n = 0;
+  }
+
+  Index block_start(Index k) const { return k * B; }
+  Index block_stop(Index k) const { return std::min((k + 1) * B, a_end); }
+
+  // ---- stage B: normalised energy, neighbourhood statistic ----
+  void run_block_b(Index k) {
+    const Index t0 = block_start(k), t1 = block_stop(k);
+    for (Index c = 0; c < C; ++c) {
+      const double f = sig_floor.floor(c, k);
+      sigma[static_cast<std::size_t>(c)] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
+    }
+    std::vector<double> e(static_cast<std::size_t>(C));
+    for (Index t = t0; t < t1; ++t) {
+      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
+      const Index h = t % L;
+      for (Index c = 0; c < C; ++c) {
+        const auto cs = static_cast<std::size_t>(c);
+        double z2 = 0.0;
+        if (usable[cs] && !cb[c] && std::isfinite(sigma[cs])) {
+          const double z = y_ring(c, slot(t)) / sigma[cs];
+          z2 = z * z;
+        }
+        double& slot_v = z2_hist[static_cast<std::size_t>(c * L + h)];
+        esum[cs] += z2 - slot_v;
+        slot_v = z2;
+        if (h == L - 1) {
+          // Exact re-summation once per window keeps the running sum from drifting.
+          double s = 0.0;
+          for (Index j = 0; j < L; ++j) s += z2_hist[static_cast<std::size_t>(c * L + j)];
+          esum[cs] = s;
+        }
+        e[cs] = std::max(esum[cs], 0.0) / static_cast<double>(L);
+      }
+      for (Index c = 0; c < C; ++c) {
+        const auto& m = nb.members[static_cast<std::size_t>(c)];
+        double s = 0.0;
+        for (Index j : m) s += e[static_cast<std::size_t>(j)];
+        d_ring(c, slot(t)) = std::cbrt(s / static_cast<double>(m.size()));
+      }
+    }
+    std::vector<double> meds(static_cast<std::size_t>(C)), sds(static_cast<std::size_t>(C));
+    column.resize(static_cast<std::size_t>(t1 - t0));
+    for (Index c = 0; c < C; ++c) {
+      for (Index t = t0; t < t1; ++t) column[static_cast<std::size_t>(t - t0)] = d_ring(c, slot(t));
+      double med = 0.0, sd = 0.0;
+      median_and_sd(column, scratch, med, sd);
+      meds[static_cast<std::size_t>(c)] = med;
+      sds[static_cast<std::size_t>(c)] = sd;
+    }
+    d_loc.push(meds);
+    d_scale.push(sds);
+    ++b_blocks;
+  }
+
+  // ---- stage C: threshold, cluster, voluntary masks ----
+  void run_block_c(Index k) {
+    const Index t0 = block_start(k), t1 = block_stop(k);
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      loc[cs] = d_loc.floor(c, k);
+      const double s = d_scale.floor(c, k);
+      scale[cs] = s > 1e-12 ? s : std::numeric_limits<double>::infinity();
+      const double f = sig_floor.floor(c, k);
+      sigma[cs] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
+    }
+    const Index vol_min = std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs));
+    const Index vol_channels =
+        std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction * static_cast<double>(n_usable))));
+    for (Index t = t0; t < t1; ++t) {
+      hot.clear();
+      const bool sample_bad = bad_ring[static_cast<std::size_t>(slot(t))] != 0;
+      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
+      for (Index c = 0; c < C; ++c) {
+        const auto cs = static_cast<std::size_t>(c);
+        double sc = 0.0;
+        if (usable[cs] && !sample_bad && !cb[c]) sc = (d_ring(c, slot(t)) - loc[cs]) / scale[cs];
+        score_buf[cs] = sc;
+        if (sc > opt.threshold_sd) hot.push_back(c);
+        const double y = y_ring(c, slot(t));
+        sub_sum[cs] += y * y;
+      }
+      tracker->step(t, hot, score_buf, closed);
+      if (++sub_n == Bm) end_sub_block(t + 1, vol_min, vol_channels);
+    }
+    c_end = t1;
+    ++c_blocks;
+    after_scoring();
+  }
+
+  void end_sub_block(Index stop, Index vol_min, Index vol_channels) {
+    Index n_active = 0;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (!usable[cs] || !std::isfinite(sigma[cs])) continue;
+      const double rms = std::sqrt(sub_sum[cs] / static_cast<double>(sub_n));
+      if (rms > opt.voluntary_rms_ratio * sigma[cs]) ++n_active;
+    }
+    std::fill(sub_sum.begin(), sub_sum.end(), 0.0);
+    const bool active = n_usable > 0 && n_active >= vol_channels;
+    if (active) {
+      if (vol_run_start < 0) vol_run_start = sub_start;
+      vol_run_len += sub_n;
+      if (vol_run_len >= vol_min) {
+        detection::add_mask(mask_list,
+                         {std::max<Index>(0, vol_run_start - pad), stop + pad + derecruit, MaskReason::voluntary});
+      }
+    } else {
+      vol_run_start = -1;
+      vol_run_len = 0;
+    }
+    sub_n = 0;
+    sub_start = stop;
+  }
+
+  // ---- refinement of closed clusters ----
+  void refine_ready() {
+    for (std::size_t i = 0; i < closed.size();) {
+      if (flushing || closed[i].last + H < c_end) {
+        refine(closed[i]);
+        closed.erase(closed.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // Splits a cluster into discharges. The cluster links every supra-threshold
+  // point connected in space and time, so two units firing a few ms apart in
+  // overlapping territories, or a doublet, share one cluster. In zero-phase
+  // terms each discharge is one bump of the neighbourhood energy M(t) (max over
+  // the cluster's channels); bumps separated by a valley below half the smaller
+  // bump and at least refractory_ms apart are separate discharges. A bump much
+  // smaller than the main one (end-of-fibre and tail components of the same
+  // potential) stays with its neighbour.
+  // Normalised correlation of the waveforms on channel c around two times
+  // (each centred on its largest deflection within +-L), best over +-1 ms.
+  double bump_similarity(const RowMatrix<double>& zp, Index c, Index tp, Index tq) const {
+    const Index n = zp.cols();
+    std::span<const double> row(zp.data() + c * n, static_cast<std::size_t>(n));
+    const Index pp = features::largest_deflection(row, tp - L, tp + L + 1);
+    const Index pq = features::largest_deflection(row, tq - L, tq + L + 1);
+    if (std::abs(pp - pq) < refractory) return -1.0;  // both bumps point at one deflection
+    const Index w = std::max<Index>(2, samples_of(kRepeatHalfMs, fs));
+    const Index lag = std::max<Index>(1, samples_of(1.0, fs));
+    double best = -1.0;
+    for (Index d = -lag; d <= lag; ++d) {
+      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+      for (Index j = -w; j <= w; ++j) {
+        const Index i1 = pp + j, i2 = pq + j + d;
+        if (i1 < 0 || i1 >= n || i2 < 0 || i2 >= n) continue;
+        sxy += zp(c, i1) * zp(c, i2);
+        sxx += zp(c, i1) * zp(c, i1);
+        syy += zp(c, i2) * zp(c, i2);
+      }
+      if (sxx > 0.0 && syy > 0.0) best = std::max(best, sxy / std::sqrt(sxx * syy));
+    }
+    return best;
+  }
+
+  void find_bumps(const RowMatrix<double>& zp, const std::vector<double>& noise, const detection::Cluster& cl,
+                  Index s0, Index s1, std::vector<std::pair<Index, Index>>& segments, std::vector<Index>& peaks) {
+    const Index n = zp.cols();
+    const Index m = s1 - s0;
+    RowMatrix<double> env = RowMatrix<double>::Zero(C, m);
+    const Index half = L / 2;
+    std::vector<double> z2(static_cast<std::size_t>(n));
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (!usable[cs]) continue;
+      bool relevant = false;
+      for (Index j : nb.members[cs]) relevant = relevant || cl.channels[static_cast<std::size_t>(j)];
+      if (!relevant) continue;
+      for (Index i = 0; i < n; ++i) {
+        const double z = zp(c, i) / noise[cs];
+        z2[static_cast<std::size_t>(i)] = z * z;
+      }
+      for (Index t = 0; t < m; ++t) {
+        const Index lo = std::max<Index>(0, s0 + t - half), hi = std::min(n, s0 + t - half + L);
+        double acc = 0.0;
+        for (Index i = lo; i < hi; ++i) acc += z2[static_cast<std::size_t>(i)];
+        env(c, t) = acc / static_cast<double>(std::max<Index>(1, hi - lo));
+      }
+    }
+    std::vector<double> M(static_cast<std::size_t>(m), 0.0);
+    std::vector<Index> arg(static_cast<std::size_t>(m), cl.peak_channel);
+    for (Index c = 0; c < C; ++c) {
+      if (!cl.channels[static_cast<std::size_t>(c)]) continue;
+      const auto& mem = nb.members[static_cast<std::size_t>(c)];
+      for (Index t = 0; t < m; ++t) {
+        double acc = 0.0;
+        for (Index j : mem) acc += env(j, t);
+        acc /= static_cast<double>(mem.size());
+        if (acc > M[static_cast<std::size_t>(t)]) {
+          M[static_cast<std::size_t>(t)] = acc;
+          arg[static_cast<std::size_t>(t)] = c;
+        }
+      }
+    }
+    // Local maxima, largest first.
+    std::vector<Index> cand;
+    for (Index t = 0; t < m; ++t) {
+      const double v = M[static_cast<std::size_t>(t)];
+      const bool left = t == 0 || v > M[static_cast<std::size_t>(t - 1)];
+      const bool right = t == m - 1 || v >= M[static_cast<std::size_t>(t + 1)];
+      if (left && right) cand.push_back(t);
+    }
+    std::stable_sort(cand.begin(), cand.end(), [&](Index x, Index y) {
+      return M[static_cast<std::size_t>(x)] > M[static_cast<std::size_t>(y)];
+    });
+    peaks.clear();
+    if (cand.empty()) cand.push_back(0);
+    const double top = M[static_cast<std::size_t>(cand[0])] - 1.0;
+    for (Index p : cand) {
+      const double hp = M[static_cast<std::size_t>(p)] - 1.0;
+      if (!peaks.empty() && (hp < kSecondaryBump * top || hp < kSecondaryMin)) break;
+      // A cluster shorter than the refractory period cannot hold two discharges.
+      if (!peaks.empty() && cl.last - cl.first < refractory) break;
+      bool ok = true;
+      for (Index q : peaks) {
+        if (std::abs(p - q) < refractory) {
+          ok = false;
+          break;
+        }
+        const Index lo = std::min(p, q), hi = std::max(p, q);
+        double valley = std::numeric_limits<double>::infinity();
+        for (Index t = lo; t <= hi; ++t) valley = std::min(valley, M[static_cast<std::size_t>(t)] - 1.0);
+        const double depth = valley / std::max(1e-12, std::min(hp, M[static_cast<std::size_t>(q)] - 1.0));
+        // Two bumps of one cluster are two discharges only with evidence:
+        // the same waveform repeated (a doublet of one unit), or different
+        // territories across the fibres (two units). Otherwise the later bump
+        // is part of the same potential: its propagation to the tendons
+        // and the terminal (end-of-fibre) components a surface MUAP has.
+        const Index cp = arg[static_cast<std::size_t>(p)], cq = arg[static_cast<std::size_t>(q)];
+        const auto& gp = channels[static_cast<std::size_t>(cp)].grid;
+        const auto& gq = channels[static_cast<std::size_t>(cq)].grid;
+        const bool apart = gp && gq && std::abs(gp->row - gq->row) >= 2;
+        const Index big = M[static_cast<std::size_t>(p)] >= M[static_cast<std::size_t>(q)] ? cp : cq;
+        bool separate = apart && depth < kShallowValley;
+        // A repeat is on the same electrodes; the same shape on other
+        // electrodes a few ms later is the potential propagating.
+        if (!separate && depth < kShallowValley && nb.adjacent(cp, cq)) {
+          const double r = bump_similarity(zp, big, s0 + p, s0 + q);
+          separate = (r >= kRepeatCorrelation && depth < kValleyRatio) || (r >= kStrongRepeat);
+        }
+        if (!separate) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) peaks.push_back(p);
+    }
+    std::sort(peaks.begin(), peaks.end());
+    // Segment boundaries at the valley minima between successive peaks.
+    segments.clear();
+    Index start = 0;
+    for (std::size_t k = 0; k < peaks.size(); ++k) {
+      Index stop = m;
+      if (k + 1 < peaks.size()) {
+        Index arg = peaks[k];
+        for (Index t = peaks[k]; t <= peaks[k + 1]; ++t)
+          if (M[static_cast<std::size_t>(t)] < M[static_cast<std::size_t>(arg)]) arg = t;
+        stop = arg;
+      }
+      segments.emplace_back(s0 + start, s0 + stop);
+      start = stop;
+    }
+  }
+
+  void refine(const detection::Cluster& cl) {
+    const Index a = std::max<Index>(0, cl.first - H);
+    const Index b = std::min(a_end, cl.last + H + 1);
+    const Index n = b - a;
+    if (n < 8) return;
+    RowMatrix<double> w(C, n);
+    for (Index c = 0; c < C; ++c)
+      for (Index i = 0; i < n; ++i) w(c, i) = raw_ring(c, slot(a + i));
+    const Index padlen = std::min(filter::sosfiltfilt_default_padlen(sos), n - 1);
+    const RowMatrix<double> zp = filter::sosfiltfilt<double>(sos, w, padlen);
+
+    std::vector<double> noise(static_cast<std::size_t>(C), 0.0);
+    for (Index c = 0; c < C; ++c) {
+      std::span<const double> row(zp.data() + c * n, static_cast<std::size_t>(n));
+      double sd = features::robust_sd(row, scratch);
+      noise[static_cast<std::size_t>(c)] = sd > 1e-9 ? sd : 1e-9;
+    }
+    const Index s0 = std::clamp<Index>(cl.first - search_before - a, 0, n - 1);
+    const Index s1 = std::clamp<Index>(cl.last + search_after - a + 1, s0 + 1, n);
+    std::vector<std::pair<Index, Index>> segments;
+    std::vector<Index> peaks;
+    find_bumps(zp, noise, cl, s0, s1, segments, peaks);
+    std::vector<SegmentResult> results;
+    double broad_peak = 0.0;
+    for (const auto& [g0, g1] : segments) {
+      results.push_back(refine_segment(cl, zp, noise, a, g0, g1, segments.size() > 1));
+      if (results.back().broad) broad_peak = std::max(broad_peak, results.back().peak_abs);
+    }
+    // A cluster holding a broad (ECG-like or movement) component: its other
+    // bumps are that component's ripples unless they clearly stand out
+    // above it (a fasciculation riding on a heartbeat).
+    for (auto& r : results) {
+      if (r.accepted && r.peak_abs > broad_peak) insert_candidate(std::move(r.cand));
+    }
+  }
+
+  struct SegmentResult {
+    bool accepted = false;
+    bool broad = false;
+    double peak_abs = 0.0;
+    Candidate cand;
+  };
+
+  SegmentResult refine_segment(const detection::Cluster& cl, const RowMatrix<double>& zp, const std::vector<double>& noise,
+                      Index a, Index s0, Index s1, bool split) {
+    const Index n = zp.cols();
+    std::vector<double> p2p(static_cast<std::size_t>(C), 0.0);
+    for (Index c = 0; c < C; ++c) {
+      const auto seg = zp.row(c).segment(s0, s1 - s0);
+      p2p[static_cast<std::size_t>(c)] = seg.maxCoeff() - seg.minCoeff();
+    }
+    // The discharge's channel: the largest absolute deflection among the
+    // cluster's channels (the definition of the event sample).
+    // Compared on a 3-point (~1 ms at 2-4 kHz) smoothed copy: the MUAP peak
+    // is barely attenuated while the noise that decides between electrodes
+    // of similar amplitude (a potential propagating along a row) is reduced.
+    Index best = cl.peak_channel, best_at = s0;
+    double best_abs = -1.0;
+    const Index sm = std::max<Index>(1, samples_of(0.5, fs));
+    for (Index c = 0; c < C; ++c) {
+      if (!cl.channels[static_cast<std::size_t>(c)]) continue;
+      for (Index i = s0; i < s1; ++i) {
+        double acc = 0.0;
+        Index cnt = 0;
+        for (Index j = std::max<Index>(0, i - sm); j <= std::min(n - 1, i + sm); ++j, ++cnt) acc += zp(c, j);
+        const double v = std::abs(acc / static_cast<double>(cnt));
+        if (v > best_abs) {
+          best_abs = v;
+          best = c;
+          best_at = i;
+        }
+      }
+    }
+    const double best_p2p = p2p[static_cast<std::size_t>(best)];
+    std::span<const double> peak_row(zp.data() + best * n, static_cast<std::size_t>(n));
+    const Index pk = features::largest_deflection(peak_row, std::max(s0, best_at - sm), std::min(s1, best_at + sm + 1));
+    best_abs = std::abs(zp(best, pk));
+    const Index sample = a + pk;
+    const double sd_best = noise[static_cast<std::size_t>(best)];
+
+    const Index f0 = std::max<Index>(split ? s0 : 0, pk - feature_half);
+    const Index f1 = std::min(split ? s1 : n, pk + feature_half + 1);
+    const auto feat = features::waveform_features(peak_row.subspan(static_cast<std::size_t>(f0),
+                                                                   static_cast<std::size_t>(f1 - f0)),
+                                                  pk - f0, sd_best, fs);
+
+    // Spatial plausibility on grids.
+    bool common_mode = false, pop = false;
+    Index n_chan = 0, n_considered = 0, n_half = 0;
+    double max_nb = 0.0;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (!usable[cs]) continue;
+      ++n_considered;
+      // Measured on amplitudes alone, this also rejects noise-level
+      // candidates: a "discharge" no larger than the noise peak-to-peak on
+      // most of the grid does not stand out spatially as a MUAP must.
+      if (p2p[cs] >= kCommonModeLevel * best_p2p) ++n_half;
+      const double peak_abs = std::max(zp.row(c).segment(s0, s1 - s0).maxCoeff(),
+                                       -zp.row(c).segment(s0, s1 - s0).minCoeff());
+      if (peak_abs >= 4.0 * noise[cs]) ++n_chan;
+      if (c != best && nb.adjacent(best, c)) max_nb = std::max(max_nb, p2p[cs]);
+    }
+    if (nb.grid && n_considered >= 8 &&
+        static_cast<double>(n_half) >= kCommonModeFraction * static_cast<double>(n_considered)) {
+      common_mode = true;
+    }
+    if (nb.grid && nb.members[static_cast<std::size_t>(best)].size() > 1 && best_p2p >= kPopMinSd * sd_best &&
+        max_nb < kPopNeighbourRatio * best_p2p) {
+      pop = true;
+    }
+    // Broad waveforms are not surface MUAPs: the whole potential longer than
+    // max_duration_ms, or its main phase wider than a MUAP phase can be (the
+    // QRS of an ECG after the 20 Hz high-pass keeps a ~10 ms main phase,
+    // while a surface MUAP's main phase lasts ~1-4 ms, slow complex units ~6).
+    const bool too_long = feat.duration_ms > opt.max_duration_ms || feat.peak_width_ms > kMaxPeakWidthMs;
+    // A discharge must stand out on its own channel in zero-phase terms too;
+    // a cluster made only of neighbourhood energy with no clear deflection
+    // anywhere is noise summed over many electrodes.
+    // A noise excursion of the statistic crosses the threshold for a sample
+    // or two; a discharge keeps the 5 ms energy up for a good part of its
+    // window unless it is far above threshold.
+    const bool brief = cl.last - cl.first + 1 < L / 2 && cl.peak_score < opt.threshold_sd + kBriefMargin;
+    const double min_peak_sd =
+        nb.members[static_cast<std::size_t>(best)].size() > 1 ? kMinPeakSd : kMinPeakSdSingle;
+    // The peak test alone can pass on a ripple next to a larger potential or
+    // a heartbeat: a candidate seen on one electrode only whose
+    // own waveform does not even span the minimum peak from trough to crest
+    // is not a discharge (a real MUAP reaching threshold shows on neighbours).
+    const bool sliver = n_chan <= 1 && feat.amplitude_uv < min_peak_sd * sd_best;
+    const bool too_small = brief || sliver || best_abs < min_peak_sd * sd_best;
+    SegmentResult result;
+    result.peak_abs = best_abs;
+    result.broad = too_long || common_mode;
+    if (common_mode || pop || too_long || cl.truncated || too_small) {
+      if (best_p2p >= kArtefactSd * sd_best && !too_small) {
+        detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
+      }
+      return result;
+    }
+
+    result.accepted = true;
+    Candidate& cand = result.cand;
+    Event& ev = cand.event;
+    ev.sample = sample;
+    ev.time_s = static_cast<double>(sample) / fs;
+    ev.channel = best;
+    ev.amplitude_uv = feat.amplitude_uv;
+    ev.duration_ms = feat.duration_ms;
+    ev.phases = feat.phases;
+    ev.turns = feat.turns;
+    ev.area_uv_ms = feat.area_uv_ms;
+    ev.n_channels = std::max<Index>(1, n_chan);
+    // Confidence: how far above threshold the detection score rose (0.5 at
+    // the threshold, towards 1 well above it), times a shape term that
+    // falls from 1 to 0.6 as the duration approaches the limit for a MUAP.
+    const double margin = std::max(0.0, cl.peak_score - opt.threshold_sd);
+    const double snr_term = 1.0 - 0.5 * std::exp(-margin / 2.0);
+    const double rel = feat.duration_ms / opt.max_duration_ms;
+    const double shape_term = rel <= 0.75 ? 1.0 : 1.0 - 0.4 * std::min(1.0, (rel - 0.75) / 0.25);
+    ev.confidence = std::clamp(snr_term * shape_term, 0.0, 1.0);
+    cand.score = cl.peak_score;
+    cand.channels = cl.channels;
+    cand.noise_sd = noise;
+    cand.snippet.setZero(C, 2 * snippet_half + 1);
+    for (Index j = -snippet_half; j <= snippet_half; ++j) {
+      const Index i = pk + j;
+      if (i < 0 || i >= n) continue;
+      for (Index c = 0; c < C; ++c) cand.snippet(c, j + snippet_half) = static_cast<float>(zp(c, i));
+    }
+    return result;
+  }
+
+  bool connected(const Candidate& x, const Candidate& y) const {
+    if (nb.adjacent(x.event.channel, y.event.channel)) return true;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (x.channels[cs] && y.channels[cs]) return true;
+    }
+    return false;
+  }
+
+  void insert_candidate(Candidate cand) {
+    const auto pos = std::upper_bound(candidates.begin(), candidates.end(), cand.event.sample,
+                                      [](Index s, const Candidate& c) { return s < c.event.sample; });
+    candidates.insert(pos, std::move(cand));
+    // Refractory rule, iterated until stable: one unit cannot discharge twice
+    // within refractory_ms, so two connected candidates that close are one
+    // discharge seen twice; the larger survives.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t i = 0; i + 1 < candidates.size(); ++i) {
+        Candidate& x = candidates[i];
+        Candidate& y = candidates[i + 1];
+        const Index dt = y.event.sample - x.event.sample;
+        const double small = std::min(x.event.amplitude_uv, y.event.amplitude_uv);
+        const double large = std::max(x.event.amplitude_uv, y.event.amplitude_uv);
+        const bool tail = dt <= merge && small < kTailRatio * large;
+        if ((dt < refractory || tail) && connected(x, y)) {
+          const bool keep_x = x.event.amplitude_uv >= y.event.amplitude_uv;
+          Candidate& keep = keep_x ? x : y;
+          const Candidate& drop = keep_x ? y : x;
+          for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
+          candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(keep_x ? i + 1 : i));
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+
+  Index horizon() const {
+    if (flushing) return std::numeric_limits<Index>::max() / 4;
+    Index h = tracker->earliest_open(c_end);
+    for (const auto& cl : closed) h = std::min(h, cl.first);
+    return h - assign_margin;
+  }
+
+  bool masked_by(Index sample, std::initializer_list<MaskReason> reasons) const {
+    for (const auto& m : mask_list) {
+      if (m.start > sample) break;
+      if (sample < m.stop && std::find(reasons.begin(), reasons.end(), m.reason) != reasons.end()) return true;
+    }
+    return false;
+  }
+
+  void assign_ready(Index hz) {
+    std::size_t i = 0;
+    for (; i < candidates.size() && candidates[i].event.sample < hz; ++i) {
+      Candidate& cand = candidates[i];
+      // Discharges during contractions are labelled too (and dropped at
+      // finalisation): tonic runs then continue across the mask edges.
+      if (masked_by(cand.event.sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact})) continue;
+      const int unit = units.assign(cand.snippet, cand.noise_sd);
+      cand.event.unit = unit;
+      if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
+      auto& times = unit_times[static_cast<std::size_t>(unit)];
+      times.push_back(cand.event.sample);
+      recent.emplace_back(cand.event.sample, unit);
+      // Tonic firing: tonic_min_discharges in a row at ISIs <= tonic_isi_ms
+      // is continual (voluntary or tonic) firing, not fasciculation.
+      const Index isi = samples_of(opt.tonic_isi_ms, fs);
+      std::size_t run = 1;
+      while (run < times.size() && times[times.size() - run] - times[times.size() - run - 1] <= isi) ++run;
+      // Derecruitment: a unit active during a contraction slows down before
+      // it stops, so its next discharge within 2 x tonic_isi_ms of one inside
+      // a voluntary or tonic mask is still voluntary firing.
+      if (times.size() >= 2) {
+        const Index prev = times[times.size() - 2];
+        if (cand.event.sample - prev <= 2 * isi && masked_by(prev, {MaskReason::voluntary, MaskReason::tonic})) {
+          detection::add_mask(mask_list, {prev, cand.event.sample + pad + 1, MaskReason::tonic});
+        }
+      }
+      if (static_cast<int>(run) >= opt.tonic_min_discharges) {
+        detection::add_mask(mask_list, {std::max<Index>(0, times[times.size() - run] - pad), cand.event.sample + pad + 1,
+                                     MaskReason::tonic});
+      }
+      if (times.size() > static_cast<std::size_t>(opt.tonic_min_discharges) + 1) times.erase(times.begin());
+      assigned.push_back(std::move(cand));
+    }
+    candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+
+  void finalise_ready(Index hz, std::vector<Event>& out) {
+    const Index isi = samples_of(opt.tonic_isi_ms, fs);
+    const double dmin = opt.doublet_min_ms * 1e-3 * fs, dmax = opt.doublet_max_ms * 1e-3 * fs;
+    std::size_t i = 0;
+    for (; i < assigned.size() && (flushing || assigned[i].event.sample + final_delay < hz); ++i) {
+      Event ev = assigned[i].event;
+      if (detection::masked(mask_list, ev.sample)) continue;
+      // The tracker may have merged this discharge's unit into an older one
+      // since it was assigned; doublets and isolation are judged per real unit.
+      ev.unit = ev.unit >= 0 ? units.canonical(ev.unit) : ev.unit;
+      for (const auto& [s, u] : recent) {
+        if (u < 0 || units.canonical(u) != ev.unit || s == ev.sample) continue;
+        const double d = std::abs(static_cast<double>(s - ev.sample));
+        if (d >= dmin && d <= dmax) ev.doublet = true;
+        if (d <= static_cast<double>(isi)) ev.isolated = false;
+      }
+      out.push_back(ev);
+      emitted.push_back(ev);
+    }
+    assigned.erase(assigned.begin(), assigned.begin() + static_cast<std::ptrdiff_t>(i));
+    // Discharges older than any pending event's look-back are no longer needed.
+    const Index keep_from = (assigned.empty() ? hz - final_delay : assigned.front().event.sample) -
+                            std::max<Index>(isi, samples_of(opt.doublet_max_ms, fs)) - 1;
+    std::size_t drop = 0;
+    while (drop < recent.size() && recent[drop].first < keep_from) ++drop;
+    recent.erase(recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(drop));
+  }
+
+  std::vector<Event> out_buffer;
+  void after_scoring() {
+    refine_ready();
+    const Index hz = horizon();
+    assign_ready(hz);
+    finalise_ready(hz, out_buffer);
+  }
+
+  void pump() {
+    while (b_blocks < a_blocks && (a_blocks >= Pb || flushing)) run_block_b(b_blocks);
+    while (c_blocks < b_blocks && (b_blocks >= Pb || flushing)) run_block_c(c_blocks);
+  }
+
+  std::vector<Event> process(SignalView<T> x) {
+    if (x.rows() != C) {
+      throw std::invalid_argument("process: chunk has " + std::to_string(x.rows()) + " channels, detector has " +
+                                  std::to_string(C));
+    }
+    out_buffer.clear();
+    const Index n = x.cols();
+    Index i = 0;
+    while (i < n) {
+      if (!started && probe_n == P) {
+        start();
+        pump();
+        continue;
+      }
+      if (!started) {
+        const Index take = std::min(n - i, P - probe_n);
+        for (Index c = 0; c < C; ++c)
+          for (Index j = 0; j < take; ++j) probe(c, probe_n + j) = static_cast<double>(x(c, i + j));
+        probe_n += take;
+        i += take;
+        seen += take;
+        if (probe_n == P) {
+          start();
+          pump();
+        }
+        continue;
+      }
+      const Index take = std::min(n - i, B - pending_n);
+      for (Index c = 0; c < C; ++c)
+        for (Index j = 0; j < take; ++j) pending(c, pending_n + j) = static_cast<double>(x(c, i + j));
+      pending_n += take;
+      i += take;
+      seen += take;
+      if (pending_n == B) {
+        run_block_a();
+        pump();
+      }
+    }
+    return std::move(out_buffer);
+  }
+
+  std::vector<Event> flush() {
+    out_buffer.clear();
+    if (!started) start();
+    if (pending_n > 0) run_block_a();
+    flushing = true;
+    pump();
+    if (sub_n > 0) {
+      end_sub_block(c_end, std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs)),
+                    std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction *
+                                                                    static_cast<double>(n_usable)))));
+    }
+    if (tracker) tracker->close_all(closed);
+    after_scoring();
+    return std::move(out_buffer);
+  }
+
+  DetectionResult result() const {
+    DetectionResult r;
+    r.events = emitted;
+    // Labels as final as the tracker knows them now: a merge after an event
+    // was emitted relabels it here, so events, units and summary agree.
+    for (auto& e : r.events)
+      if (e.unit >= 0) e.unit = units.canonical(e.unit);
+    r.masks = mask_list;
+    r.latency_samples = latency;
+    r.quality = quality;
+    const Index n = seen;
+    const double clean_s = static_cast<double>(n - detection::masked_samples(mask_list, n)) / fs;
+    r.units = cluster::summarize_units(r.events, units, clean_s, fs);
+    r.summary = cluster::summarize_recording(r.events, mask_list, r.units, channels, n, fs, opt.min_clean_rest_s);
+    r.summary.noise_floor_uv.assign(static_cast<std::size_t>(C), 0.0);
+    for (Index c = 0; c < C; ++c) {
+      auto h = sd_history[static_cast<std::size_t>(c)];
+      if (h.empty()) continue;
+      const auto mid = h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2);
+      std::nth_element(h.begin(), mid, h.end());
+      r.summary.noise_floor_uv[static_cast<std::size_t>(c)] = *mid;
+    }
+    r.summary.mains = mains;
+    r.summary.mains_hz = mains_hz;
+    return r;
+  }
+};
+
+template <class T>
+StreamingDetector<T>::StreamingDetector(double fs, std::vector<ChannelInfo> channels, DetectOptions options)
+    : impl_(std::make_unique<Impl>(fs, std::move(channels), std::move(options))) {}
+template <class T>
+StreamingDetector<T>::~StreamingDetector() = default;
+template <class T>
+StreamingDetector<T>::StreamingDetector(StreamingDetector&&) noexcept = default;
+template <class T>
+StreamingDetector<T>& StreamingDetector<T>::operator=(StreamingDetector&&) noexcept = default;
+
+template <class T>
+std::vector<Event> StreamingDetector<T>::process(SignalView<T> chunk) {
+  return impl_->process(chunk);
+}
+template <class T>
+std::vector<Event> StreamingDetector<T>::flush() {
+  return impl_->flush();
+}
+template <class T>
+void StreamingDetector<T>::reset() {
+  impl_->usable.assign(static_cast<std::size_t>(impl_->C), true);
+  for (Index c = 0; c < impl_->C; ++c) {
+    const auto& info = impl_->channels[static_cast<std::size_t>(c)];
+    if (info.marked_bad || (info.type != "EMG" && !info.type.empty())) impl_->usable[static_cast<std::size_t>(c)] = false;
+  }
+  impl_->init_state();
+}
+template <class T>
+Index StreamingDetector<T>::latency_samples() const {
+  return impl_->latency;
+}
+template <class T>
+Index StreamingDetector<T>::samples_seen() const {
+  return impl_->seen;
+}
+template <class T>
+std::vector<Mask> StreamingDetector<T>::masks() const {
+  return impl_->mask_list;
+}
+template <class T>
+DetectionResult StreamingDetector<T>::result() const {
+  return impl_->result();
+}
+
+template class StreamingDetector<float>;
+template class StreamingDetector<double>;
+
+template <class T>
+DetectionResult detect(SignalView<T> x, double fs, const std::vector<ChannelInfo>& channels,
+                       const DetectOptions& options, const ProgressCallback& progress) {
+  if (static_cast<Index>(channels.size()) != x.rows()) {
+    throw std::invalid_argument("channels: " + std::to_string(channels.size()) + " entries for " +
+                                std::to_string(x.rows()) + " rows");
+  }
+  StreamingDetector<T> detector(fs, channels, options);
+  const Index n = x.cols();
+  const Index step = std::max<Index>(1, static_cast<Index>(std::lround(0.5 * fs)));
+  for (Index i = 0; i < n; i += step) {
+    const Index m = std::min(step, n - i);
+    detector.process(x.middleCols(i, m));
+    if (progress && !progress(static_cast<double>(i + m) / static_cast<double>(n))) throw Cancelled();
+  }
+  detector.flush();
+  return detector.result();
+}
+
+template DetectionResult detect<float>(SignalView<float>, double, const std::vector<ChannelInfo>&,
+                                       const DetectOptions&, const ProgressCallback&);
+template DetectionResult detect<double>(SignalView<double>, double, const std::vector<ChannelInfo>&,
+                                        const DetectOptions&, const ProgressCallback&);
+
+DetectionResult detect(const Recording& recording, const DetectOptions& options, const ProgressCallback& progress) {
+  recording.validate();
+  return std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        using S = typename M::Scalar;
+        return detect<S>(SignalView<S>(m), recording.fs, recording.channels, options, progress);
+      },
+      recording.samples);
+}
+
+}  // namespace fasctrack

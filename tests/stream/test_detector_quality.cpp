@@ -1,0 +1,234 @@
+// Detection quality against the simulator (fasctrack::sim), and the
+// behaviour on artefact-only and contraction recordings.
+
+#include <catch2/catch.hpp>
+
+#include <fasctrack/sim/simulate.hpp>
+#include <fasctrack/stream/detector.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+using namespace fasctrack;
+
+namespace {
+
+sim::Evaluation run(const sim::SimulationOptions& so, const DetectOptions& dopt = {}, DetectionResult* out = nullptr) {
+  const auto s = sim::simulate(so);
+  auto r = detect(s.recording, dopt);
+  const auto ev = sim::evaluate(s, r.events);
+  if (out) *out = std::move(r);
+  return ev;
+}
+
+void print(const char* name, const sim::Evaluation& e) {
+  std::printf("%-28s true %4ld det %4ld tp %4ld fp %3ld fn %3ld  P %.3f R %.3f F1 %.3f ARI %.3f  masked-FP/min %.2f\n",
+              name, static_cast<long>(e.true_events), static_cast<long>(e.detections),
+              static_cast<long>(e.true_positives), static_cast<long>(e.false_positives),
+              static_cast<long>(e.false_negatives), e.precision, e.recall, e.f1, e.unit_ari,
+              e.false_per_masked_minute);
+}
+
+}  // namespace
+
+TEST_CASE("grid at moderate SNR: F1 >= 0.95", "[stream][quality]") {
+  sim::SimulationOptions so;
+  so.duration_s = 40.0;
+  so.n_units = 4;
+  so.rate_per_min = 15.0;
+  so.amplitude_min_uv = 40.0;
+  so.amplitude_max_uv = 80.0;
+  so.noise_uv = 4.0;
+  so.seed = 11;
+  const auto e = run(so);
+  print("grid moderate", e);
+  CHECK(e.f1 >= 0.95);
+  CHECK(e.unit_ari >= 0.8);
+}
+
+TEST_CASE("bipolar at moderate SNR: F1 >= 0.95", "[stream][quality]") {
+  sim::SimulationOptions so;
+  so.geometry = sim::Geometry::bipolar;
+  so.fs = 4096.0;
+  so.duration_s = 40.0;
+  so.n_units = 4;
+  so.rate_per_min = 15.0;
+  so.amplitude_min_uv = 40.0;
+  so.amplitude_max_uv = 80.0;
+  so.noise_uv = 4.0;
+  so.seed = 12;
+  const auto e = run(so);
+  print("bipolar moderate", e);
+  CHECK(e.f1 >= 0.95);
+}
+
+TEST_CASE("quality survey (numbers only)", "[.][survey]") {
+  struct Case {
+    const char* name;
+    sim::SimulationOptions so;
+  };
+  std::vector<Case> cases;
+  auto base = [] {
+    sim::SimulationOptions so;
+    so.duration_s = 120.0;
+    return so;
+  };
+  for (std::uint64_t seed : {1, 2, 3}) {
+    auto so = base();
+    so.seed = seed;
+    cases.push_back({"grid default 50Hz", so});
+    so.mains_hz = 60.0;
+    cases.push_back({"grid 60Hz", so});
+    so.noise_uv = 7.0;
+    cases.push_back({"grid noise7", so});
+    so = base();
+    so.seed = seed;
+    so.ecg_uv = 100.0;
+    so.doublet_probability = 0.2;
+    so.complex_fraction = 0.5;
+    cases.push_back({"grid ecg+doublets+complex", so});
+    so = base();
+    so.seed = seed;
+    so.voluntary_bursts = 3;
+    so.motion_artefacts = 3;
+    so.electrode_pops = 3;
+    cases.push_back({"grid bursts+artefacts", so});
+    so = base();
+    so.seed = seed;
+    so.geometry = sim::Geometry::bipolar;
+    so.fs = 4096.0;
+    cases.push_back({"bipolar 4096", so});
+    so.noise_uv = 7.0;
+    so.ecg_uv = 100.0;
+    cases.push_back({"bipolar noise7 ecg", so});
+  }
+  for (const auto& c : cases) print(c.name, run(c.so));
+}
+
+TEST_CASE("diagnose (prints misses and false detections)", "[.][diag]") {
+  for (int geo = 0; geo < 2; ++geo) {
+    sim::SimulationOptions so;
+    so.duration_s = 40.0;
+    so.rate_per_min = 15.0;
+    so.amplitude_min_uv = 40.0;
+    so.amplitude_max_uv = 80.0;
+    so.noise_uv = 4.0;
+    so.seed = 11;
+    if (geo == 1) {
+      so.geometry = sim::Geometry::bipolar;
+      so.fs = 4096.0;
+      so.seed = 12;
+    }
+    if (std::getenv("REAL")) {
+      so.duration_s = 120.0;
+      so.rate_per_min = 6.0;
+      so.amplitude_min_uv = 25.0;
+      so.amplitude_max_uv = 80.0;
+      so.noise_uv = std::getenv("NOISE") ? std::atof(std::getenv("NOISE")) : 5.0;
+      so.ecg_uv = std::getenv("ECG") ? std::atof(std::getenv("ECG")) : 0.0;
+      so.seed = std::getenv("SEED") ? std::atoi(std::getenv("SEED")) : 1;
+    }
+    const auto s = sim::simulate(so);
+    const auto r = detect(s.recording);
+    const Index tol = static_cast<Index>(0.005 * so.fs);
+    std::printf("--- geometry %d: %zu truth, %zu detections, %zu masks\n", geo, s.events.size(), r.events.size(),
+                r.masks.size());
+    for (const auto& m : r.masks) std::printf("mask %ld-%ld reason %d\n", (long)m.start, (long)m.stop, (int)m.reason);
+    for (const auto& t : s.events) {
+      const Event* best = nullptr;
+      for (const auto& e : r.events)
+        if (std::abs(e.sample - t.sample) <= tol && (!best || std::abs(e.sample - t.sample) < std::abs(best->sample - t.sample))) best = &e;
+      if (!best) {
+        Index nearest = -1;
+        for (const auto& e : r.events)
+          if (nearest < 0 || std::abs(e.sample - t.sample) < std::abs(nearest - t.sample)) nearest = e.sample;
+        std::printf("MISS t=%ld unit %d ch %ld amp %.1f dbl %d cx %d nearest det %ld\n", (long)t.sample, t.unit,
+                    (long)t.channel, t.amplitude_uv, t.doublet, t.complex, (long)nearest);
+      }
+    }
+    for (const auto& e : r.events) {
+      bool ok = false;
+      const sim::TrueEvent* near = nullptr;
+      for (const auto& t : s.events) {
+        ok = ok || std::abs(e.sample - t.sample) <= tol;
+        if (!near || std::abs(e.sample - t.sample) < std::abs(e.sample - near->sample)) near = &t;
+      }
+      if (!ok)
+        std::printf("FALSE t=%ld ch %ld amp %.1f dur %.1f ph %d nch %ld conf %.2f unit %d | nearest truth %ld u%d ch%ld\n", (long)e.sample,
+                    (long)e.channel, e.amplitude_uv, e.duration_ms, e.phases, (long)e.n_channels, e.confidence, e.unit,
+                    near ? (long)near->sample : -1L, near ? near->unit : -1, near ? (long)near->channel : -1L);
+    }
+  }
+}
+
+TEST_CASE("diagnose ECG (prints)", "[.][diagecg]") {
+  sim::SimulationOptions so;
+  so.duration_s = 30.0;
+  so.n_units = 0;
+  so.ecg_uv = std::getenv("ECG") ? std::atof(std::getenv("ECG")) : 150.0;
+  so.seed = 32;
+  so.geometry = sim::Geometry::bipolar;
+  so.fs = 4096.0;
+  const auto r = detect(sim::simulate(so).recording);
+  for (const auto& e : r.events)
+    std::printf("ECG-EVENT t=%ld ch %ld amp %.1f dur %.1f ph %d turns %d\n", (long)e.sample, (long)e.channel,
+                e.amplitude_uv, e.duration_ms, e.phases, e.turns);
+}
+
+TEST_CASE("diagnose voluntary (prints)", "[.][diagvol]") {
+  sim::SimulationOptions so;
+  so.duration_s = 30.0;
+  so.voluntary_bursts = 2;
+  so.seed = 34;
+  if (std::getenv("ART")) {
+    so.duration_s = 120.0;
+    so.voluntary_bursts = 3;
+    so.motion_artefacts = 3;
+    so.electrode_pops = 3;
+    so.seed = 1;
+  }
+  if (std::getenv("BIP")) {
+    so.geometry = sim::Geometry::bipolar;
+    so.fs = 4096.0;
+  }
+  const auto s = sim::simulate(so);
+  const auto r = detect(s.recording);
+  for (const auto& m : s.masks) std::printf("TRUE mask %ld-%ld reason %d\n", (long)m.start, (long)m.stop, (int)m.reason);
+  for (const auto& m : r.masks) std::printf("MY mask %ld-%ld reason %d\n", (long)m.start, (long)m.stop, (int)m.reason);
+  for (const auto& e : r.events) {
+    bool in = false;
+    for (const auto& m : s.masks) in = in || (e.sample >= m.start && e.sample < m.stop);
+    if (in) std::printf("IN-MASK event t=%ld ch %ld amp %.1f unit %d\n", (long)e.sample, (long)e.channel, e.amplitude_uv, e.unit);
+  }
+}
+
+TEST_CASE("diagnose doublets (prints)", "[.][diagdbl]") {
+  sim::SimulationOptions so;
+  so.geometry = sim::Geometry::bipolar;
+  so.fs = 4096.0;
+  so.duration_s = 40.0;
+  so.rate_per_min = 12.0;
+  so.amplitude_min_uv = 60.0;
+  so.amplitude_max_uv = 90.0;
+  so.doublet_probability = 0.4;
+  so.complex_fraction = 0.0;
+  so.seed = 36;
+  if (std::getenv("GRID")) {
+    so.geometry = sim::Geometry::grid;
+    so.fs = 2048.0;
+  }
+  const auto s = sim::simulate(so);
+  const auto r = detect(s.recording);
+  const Index tol = static_cast<Index>(0.005 * so.fs);
+  for (const auto& m : r.masks) std::printf("MY mask %ld-%ld reason %d\n", (long)m.start, (long)m.stop, (int)m.reason);
+  for (const auto& t : s.events) {
+    if (!t.doublet) continue;
+    const Event* m = nullptr;
+    for (const auto& e : r.events)
+      if (std::abs(e.sample - t.sample) <= tol) m = &e;
+    if (m)
+      std::printf("TRUE dbl %ld u%d ch%ld -> det unit %d dbl %d iso %d amp %.1f\n", (long)t.sample, t.unit, (long)t.channel, m->unit, m->doublet, m->isolated, m->amplitude_uv);
+    else
+      std::printf("TRUE dbl %ld u%d ch%ld -> MISSED\n", (long)t.sample, t.unit, (long)t.channel);
+  }
+}
