@@ -12,8 +12,10 @@
 #include <pybind11/pybind11.h>
 
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace fasctrack::py_bind {
 
@@ -72,6 +74,16 @@ py::array_t<typename Derived::Scalar> eigen_copy(const Eigen::MatrixBase<Derived
   using T = typename Derived::Scalar;
   RowMatrix<T> copy = m;
   return to_numpy<T>(std::move(copy));
+}
+
+/// One numpy column from a field of every item: results cross to Python as
+/// struct-of-arrays (SciPy find_peaks style) that pandas takes as they are.
+template <class T, class V>
+py::array_t<T> column(const std::vector<V>& items, std::type_identity_t<T (*)(const V&)> get) {
+  py::array_t<T> out(static_cast<py::ssize_t>(items.size()));
+  auto* p = out.mutable_data();
+  for (std::size_t i = 0; i < items.size(); ++i) p[i] = get(items[i]);
+  return out;
 }
 
 }  // namespace fasctrack::py_bind

@@ -15,14 +15,6 @@ namespace fasctrack::py_bind {
 
 namespace {
 
-template <class T>
-py::array_t<T> column(const std::vector<Event>& events, T (*get)(const Event&)) {
-  py::array_t<T> out(static_cast<py::ssize_t>(events.size()));
-  auto view = out.template mutable_unchecked<1>();
-  for (std::size_t i = 0; i < events.size(); ++i) view(static_cast<py::ssize_t>(i)) = get(events[i]);
-  return out;
-}
-
 py::dict events_to_columns(const std::vector<Event>& events) {
   py::dict c;
   c["time_s"] = column<double>(events, [](const Event& e) { return e.time_s; });

@@ -15,33 +15,11 @@ namespace fasctrack::py_bind {
 
 namespace {
 
-template <class T, class V>
-py::array_t<T> column(const std::vector<V>& items, T (*get)(const V&)) {
-  py::array_t<T> out(static_cast<py::ssize_t>(items.size()));
-  auto* p = out.mutable_data();
-  for (std::size_t i = 0; i < items.size(); ++i) p[i] = get(items[i]);
-  return out;
-}
-
-// Local, so this module does not depend on which translation unit defines
-// fasctrack::to_string(MaskReason).
-const char* reason_name(MaskReason r) {
-  switch (r) {
-    case MaskReason::startup: return "startup";
-    case MaskReason::voluntary: return "voluntary";
-    case MaskReason::tonic: return "tonic";
-    case MaskReason::artefact: return "artefact";
-    case MaskReason::bad_signal: return "bad_signal";
-  }
-  return "unknown";
-}
-
 MaskReason parse_reason(const std::string& s) {
-  if (s == "startup") return MaskReason::startup;
-  if (s == "voluntary") return MaskReason::voluntary;
-  if (s == "tonic") return MaskReason::tonic;
-  if (s == "artefact" || s == "artifact") return MaskReason::artefact;
-  if (s == "bad_signal") return MaskReason::bad_signal;
+  for (const auto r : {MaskReason::startup, MaskReason::voluntary, MaskReason::tonic, MaskReason::artefact,
+                       MaskReason::bad_signal})
+    if (s == to_string(r)) return r;
+  if (s == "artifact") return MaskReason::artefact;
   throw std::invalid_argument("masks: unknown reason '" + s + "'");
 }
 
@@ -90,7 +68,7 @@ py::dict run_simulate(const sim::SimulationOptions& o) {
   masks["start"] = column<std::int64_t, Mask>(s.masks, [](const Mask& m) { return static_cast<std::int64_t>(m.start); });
   masks["stop"] = column<std::int64_t, Mask>(s.masks, [](const Mask& m) { return static_cast<std::int64_t>(m.stop); });
   py::list reasons;
-  for (const auto& m : s.masks) reasons.append(reason_name(m.reason));
+  for (const auto& m : s.masks) reasons.append(std::string(to_string(m.reason)));
   masks["reason"] = reasons;
   out["masks"] = masks;
   return out;

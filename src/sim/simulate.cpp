@@ -580,7 +580,9 @@ void add_mains(RowMatrix<double>& x, const SimulationOptions& o) {
       b[k] = h * std::sin(th);
     }
     // Amplitude drift 0.05-0.3 Hz, +-15 %.
-    SlowSine drift(o.fs, 0.15, 0.05 + 0.25 * U(rng), 2.0 * kPi * U(rng));
+    // Braced initialisation evaluates its arguments left to right (function
+    // arguments have no order), so every compiler draws the same recording.
+    SlowSine drift{o.fs, 0.15, 0.05 + 0.25 * U(rng), 2.0 * kPi * U(rng)};
     double* out = x.row(c).data();
     for (Index i = 0; i < n; ++i) {
       double v = 0.0;
@@ -597,7 +599,7 @@ void add_wander(RowMatrix<double>& x, const SimulationOptions& o) {
   auto rng = stream(o.seed, part_wander);
   std::uniform_real_distribution<double> U(0.0, 1.0);
   const double each = o.wander_uv / std::sqrt(6.0);  // total amplitude ~ wander_uv
-  auto component = [&](double amp) { return SlowSine(o.fs, amp, 0.05 + 0.75 * U(rng), 2.0 * kPi * U(rng)); };
+  auto component = [&](double amp) { return SlowSine{o.fs, amp, 0.05 + 0.75 * U(rng), 2.0 * kPi * U(rng)}; };
   std::array<SlowSine, 3> shared{component(each), component(each), component(each)};
   Eigen::RowVectorXd common(n);
   for (Index i = 0; i < n; ++i) common[i] = shared[0].next() + shared[1].next() + shared[2].next();
@@ -674,9 +676,12 @@ void add_motion(RowMatrix<double>& x, const SimulationOptions& o, std::vector<Ma
     };
     std::vector<Jerk> jerks;
     const int n_jerks = 1 + static_cast<int>(U(rng) * 3.0);
-    for (int j = 0; j < n_jerks; ++j)
-      jerks.push_back({dur * (0.1 + 0.7 * U(rng)), amp * (0.2 + 0.3 * U(rng)) * (U(rng) < 0.5 ? -1.0 : 1.0),
-                       0.002 + 0.003 * U(rng), 0.02 + 0.04 * U(rng)});
+    for (int j = 0; j < n_jerks; ++j) {
+      const double at = dur * (0.1 + 0.7 * U(rng));
+      const double size = amp * (0.2 + 0.3 * U(rng));  // operands of * are unsequenced: draw apart
+      const double sign = U(rng) < 0.5 ? -1.0 : 1.0;
+      jerks.push_back({at, size * sign, 0.002 + 0.003 * U(rng), 0.02 + 0.04 * U(rng)});
+    }
     for (Index i = 0; i < len; ++i) {
       const double t = static_cast<double>(i) / o.fs;
       const double win = 0.5 - 0.5 * std::cos(2.0 * kPi * static_cast<double>(i) / static_cast<double>(len));
@@ -700,7 +705,8 @@ void add_pops(RowMatrix<double>& x, const SimulationOptions& o, std::vector<Mask
   for (int k = 0; k < o.electrode_pops; ++k) {
     const auto ch = std::min<Index>(x.rows() - 1, static_cast<Index>(U(rng) * static_cast<double>(x.rows())));
     const Index at = static_cast<Index>(U(rng) * static_cast<double>(n));
-    const double amp = (200.0 + 600.0 * U(rng)) * (U(rng) < 0.5 ? -1.0 : 1.0);
+    const double size = 200.0 + 600.0 * U(rng);
+    const double amp = size * (U(rng) < 0.5 ? -1.0 : 1.0);
     const double tau = 0.06 + 0.09 * U(rng);   // decay, s
     const double rise = 0.0005 + 0.001 * U(rng);
     const auto len = std::min<Index>(n - at, static_cast<Index>(std::ceil(6.0 * tau * o.fs)));

@@ -1116,18 +1116,20 @@ struct StreamingDetector<T>::Impl {
 
   DetectionResult result() const {
     DetectionResult r;
+    // Events keep the labels they were emitted with (the stream contract:
+    // offline returns exactly what a stream emitted). If the tracker later
+    // merged a unit into an older one, units and summary count it once.
     r.events = emitted;
-    // Labels as final as the tracker knows them now: a merge after an event
-    // was emitted relabels it here, so events, units and summary agree.
-    for (auto& e : r.events)
+    std::vector<Event> canonical = emitted;
+    for (auto& e : canonical)
       if (e.unit >= 0) e.unit = units.canonical(e.unit);
     r.masks = mask_list;
     r.latency_samples = latency;
     r.quality = quality;
     const Index n = seen;
     const double clean_s = static_cast<double>(n - detection::masked_samples(mask_list, n)) / fs;
-    r.units = cluster::summarize_units(r.events, units, clean_s, fs);
-    r.summary = cluster::summarize_recording(r.events, mask_list, r.units, channels, n, fs, opt.min_clean_rest_s);
+    r.units = cluster::summarize_units(canonical, units, clean_s, fs);
+    r.summary = cluster::summarize_recording(canonical, mask_list, r.units, channels, n, fs, opt.min_clean_rest_s);
     r.summary.noise_floor_uv.assign(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
       auto h = sd_history[static_cast<std::size_t>(c)];

@@ -150,3 +150,18 @@ def test_cli_detect_npy_requires_fs(cli, tmp_path):
     r = subprocess.run([cli, "detect", str(p), "--fs", "2048", "--out", str(tmp_path / "e.csv")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_emgdb_needle_records_what_it_finds(real_data):
+    # Needle EMG, not surface; recorded behaviour (README): the neuropathy
+    # record's large neurogenic activity is masked as voluntary, while the
+    # continuously active healthy/myopathy records are not recognised as
+    # activity (the floor adapts to activity that never stops).
+    db = real_data / "physionet-emgdb"
+    neuro = fasctrack.detect(fasctrack.read(db / "emg_neuropathy.hea"))
+    assert neuro.summary["excluded_s"]["voluntary"] > 30.0
+    assert neuro.summary["insufficient"]
+    for name in ("emg_healthy", "emg_myopathy"):
+        r = fasctrack.detect(fasctrack.read(db / f"{name}.hea"))
+        assert len(r.events) <= 5, (name, r.events)
+        assert np.isfinite(r.summary["rate"]["ci_high"])
