@@ -368,7 +368,10 @@ UnitModel draw_unit(std::mt19937_64& rng, int site, const Territory& tr, bool co
     return g;
   };
   if (!complex) {
-    for (int k = 0; k < simple_groups; ++k) u.groups.push_back(group(1.5, 1.0, 0.1 * std::abs(N(rng)), u01(0.7, 1.3)));
+    for (int k = 0; k < simple_groups; ++k) {
+      const double jitter = 0.1 * std::abs(N(rng));  // drawn apart: argument order is unspecified
+      u.groups.push_back(group(1.5, 1.0, jitter, u01(0.7, 1.3)));
+    }
   } else {
     // Reinnervated units: collateral sprouts adopt denervated fibres through
     // long, immature, slowly conducting terminals, so fibre groups fire
@@ -378,7 +381,10 @@ UnitModel draw_unit(std::mt19937_64& rng, int site, const Territory& tr, bool co
     for (int c = 0; c < components; ++c) {
       const double cvf = c == 0 ? 1.0 : u01(0.7, 0.95);
       const double w = c == 0 ? 1.0 : u01(0.7, 1.1);
-      for (int k = 0; k < 2; ++k) u.groups.push_back(group(2.0, cvf, delay + 0.1 * std::abs(N(rng)), w * u01(0.8, 1.2)));
+      for (int k = 0; k < 2; ++k) {
+        const double jitter = 0.1 * std::abs(N(rng));
+        u.groups.push_back(group(2.0, cvf, delay + jitter, w * u01(0.8, 1.2)));
+      }
       delay += u01(4.0, 6.0);
     }
   }
