@@ -217,6 +217,7 @@ void bind_detect(py::module_& m) {
             else throw std::invalid_argument("mains: expected 'auto', '50', '60' or 'off', got '" + v + "'");
           })
       .def_readwrite("mains_probe_s", &DetectOptions::mains_probe_s)
+      .def_readwrite("mains_probe_max_s", &DetectOptions::mains_probe_max_s)
       .def_readwrite("notch_bandwidth_hz", &DetectOptions::notch_bandwidth_hz)
       .def_readwrite("threshold_sd", &DetectOptions::threshold_sd)
       .def_readwrite("noise_block_s", &DetectOptions::noise_block_s)
@@ -228,6 +229,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("tonic_isi_ms", &DetectOptions::tonic_isi_ms)
       .def_readwrite("tonic_min_discharges", &DetectOptions::tonic_min_discharges)
       .def_readwrite("voluntary_rms_ratio", &DetectOptions::voluntary_rms_ratio)
+      .def_readwrite("voluntary_rms_uv", &DetectOptions::voluntary_rms_uv)
       .def_readwrite("voluntary_min_s", &DetectOptions::voluntary_min_s)
       .def_readwrite("mask_padding_s", &DetectOptions::mask_padding_s)
       .def_readwrite("doublet_min_ms", &DetectOptions::doublet_min_ms)

@@ -3,7 +3,8 @@
 // Data flow, all in fixed blocks aligned to the start of the stream so that no
 // decision depends on how the caller chunks the input:
 //
-//   probe (first mains_probe_s, buffered) -> mains decision + filter design
+//   probe (first mains_probe_s, or more while no line is found; buffered)
+//      -> mains decision + filter design
 //   A: fill non-finite samples, detect stuck/non-finite runs, causal band-pass
 //      + mains notches, per-block robust SD per channel
 //   B: normalise by the noise floor, matched-energy over ~5 ms, mean over the
@@ -30,6 +31,8 @@
 #include <fasctrack/filter/quality.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -171,8 +174,13 @@ void DetectOptions::validate(double fs) const {
   }
   if (filter_order < 1 || filter_order > 12) bad_option("filter_order", "must be in 1..12", filter_order);
   non_negative("mains_probe_s", mains_probe_s);
+  non_negative("mains_probe_max_s", mains_probe_max_s);
+  // The probe is buffered whole; minutes of it would be memory for nothing.
+  if (mains_probe_s > 60.0) bad_option("mains_probe_s", "must be at most 60 s", mains_probe_s);
+  if (mains_probe_max_s > 60.0) bad_option("mains_probe_max_s", "must be at most 60 s", mains_probe_max_s);
   positive("notch_bandwidth_hz", notch_bandwidth_hz);
   positive("threshold_sd", threshold_sd);
+  positive("voluntary_rms_uv", voluntary_rms_uv);
   positive("noise_block_s", noise_block_s);
   if (noise_block_s * fs < 16.0) bad_option("noise_block_s", "must span at least 16 samples", noise_block_s);
   positive("noise_window_s", noise_window_s);
@@ -201,7 +209,7 @@ struct StreamingDetector<T>::Impl {
   DetectOptions opt;
   Index C;
   Index B, P, Pb, L, Bm, H, gap, max_len, snippet_half, stuck_n, refractory, merge, search_before, search_after,
-      feature_half, pad, derecruit, final_delay, assign_margin, latency;
+      feature_half, pad, derecruit, final_delay, assign_margin, latency, Pmax;
   std::vector<bool> usable;
   Index n_usable = 0;
   detection::Neighbourhood nb;
@@ -262,6 +270,7 @@ struct StreamingDetector<T>::Impl {
     opt.validate(fs);
     B = std::max<Index>(16, samples_of(opt.noise_block_s * 1e3, fs));
     P = samples_of(opt.mains_probe_s * 1e3, fs);
+    Pmax = std::max(P, samples_of(opt.mains_probe_max_s * 1e3, fs));
     Pb = std::max<Index>(1, (P + B - 1) / B);
     L = std::max<Index>(2, samples_of(kEnergyMs, fs));
     Bm = std::max<Index>(1, samples_of(kMaskBlockMs, fs));
@@ -287,7 +296,7 @@ struct StreamingDetector<T>::Impl {
     // for its refinement window; its events then wait final_delay; the block
     // grid adds up to one block. Events in the probe wait for the probe.
     const Index pipeline = max_len + gap + H + assign_margin + final_delay + 2 * B;
-    latency = std::max(P, Index{0}) + pipeline;
+    latency = Pmax + pipeline;
 
     usable.assign(static_cast<std::size_t>(C), true);
     for (Index c = 0; c < C; ++c) {
@@ -307,7 +316,7 @@ struct StreamingDetector<T>::Impl {
     mains = filter::MainsReport{};
     mains_hz = 0.0;
     quality.clear();
-    probe.setZero(C, std::max<Index>(P, 1));
+    probe.setZero(C, std::max<Index>(Pmax, 1));
     probe_n = 0;
     pending.setZero(C, B);
     block_y.setZero(C, B);
@@ -358,6 +367,24 @@ struct StreamingDetector<T>::Impl {
   Index slot(Index t) const { return t & (R - 1); }
 
   // ---- start: mains decision and filter design from the probe ----
+  // Mains on the latest mains_probe_s of the probe. Returns true when the
+  // probe may end: a line was found, the mode needs no decision, or the probe
+  // cannot grow further. A contraction or movement at the start of a
+  // recording buries the line under broadband power, so when none is found
+  // the probe grows (up to mains_probe_max_s) and the next stretch is tried:
+  // an un-notched line would inflate the noise floor for the whole recording.
+  bool decide_mains() {
+    if (opt.mains == filter::MainsMode::off) return true;
+    const Index len = std::min(probe_n, std::max<Index>(P, 1));
+    RowMatrix<double> head = probe.middleCols(probe_n - len, len);
+    for (Index c = 0; c < C; ++c)
+      for (Index i = 0; i < len; ++i)
+        if (!std::isfinite(head(c, i))) head(c, i) = 0.0;
+    mains = filter::detect_mains<double>(head, fs);
+    if (opt.mains != filter::MainsMode::automatic) return true;
+    return mains.status == filter::MainsStatus::found || probe_n + P > Pmax || P == 0;
+  }
+
   void start() {
     started = true;
     const Index n = probe_n;
@@ -365,15 +392,8 @@ struct StreamingDetector<T>::Impl {
     if (opt.mains == filter::MainsMode::hz50) hz = 50.0;
     if (opt.mains == filter::MainsMode::hz60) hz = 60.0;
     if (n > 0) {
-      RowMatrix<double> head = probe.leftCols(n);
-      for (Index c = 0; c < C; ++c)
-        for (Index i = 0; i < n; ++i)
-          if (!std::isfinite(head(c, i))) head(c, i) = 0.0;
-      if (opt.mains != filter::MainsMode::off) {
-        mains = filter::detect_mains<double>(head, fs);
-        if (opt.mains == filter::MainsMode::automatic && mains.status == filter::MainsStatus::found) {
-          hz = mains.frequency_hz;
-        }
+      if (opt.mains == filter::MainsMode::automatic && mains.status == filter::MainsStatus::found) {
+        hz = mains.frequency_hz;
       }
       filter::QualityOptions qo;
       qo.mains_hz = hz;
@@ -580,7 +600,10 @@ struct StreamingDetector<T>::Impl {
       const auto cs = static_cast<std::size_t>(c);
       if (!usable[cs] || !std::isfinite(sigma[cs])) continue;
       const double rms = std::sqrt(sub_sum[cs] / static_cast<double>(sub_n));
-      if (rms > opt.voluntary_rms_ratio * sigma[cs]) ++n_active;
+      // Relative to the floor, or absolute: a contraction that fills the
+      // whole noise-floor window (e.g. from the first second of a recording)
+      // has raised that floor too.
+      if (rms > opt.voluntary_rms_ratio * sigma[cs] || rms > opt.voluntary_rms_uv) ++n_active;
     }
     std::fill(sub_sum.begin(), sub_sum.end(), 0.0);
     const bool active = n_usable > 0 && n_active >= vol_channels;
@@ -758,11 +781,23 @@ struct StreamingDetector<T>::Impl {
     const Index b = std::min(a_end, cl.last + H + 1);
     const Index n = b - a;
     if (n < 8) return;
-    RowMatrix<double> w(C, n);
+    // Zero-phase = the stream's own causal pass (run from the start of the
+    // recording, so the mains notches are in their steady state) followed by
+    // a backward pass over the window. Filtering the raw window forwards and
+    // backwards instead would restart the notches, whose ~1/(pi x bandwidth)
+    // = 160 ms time constant is longer than the window: the mains would leak
+    // back into the very samples whose amplitude and noise are measured.
+    RowMatrix<double> zp(C, n);
     for (Index c = 0; c < C; ++c)
-      for (Index i = 0; i < n; ++i) w(c, i) = raw_ring(c, slot(a + i));
-    const Index padlen = std::min(filter::sosfiltfilt_default_padlen(sos), n - 1);
-    const RowMatrix<double> zp = filter::sosfiltfilt<double>(sos, w, padlen);
+      for (Index i = 0; i < n; ++i) zp(c, n - 1 - i) = y_ring(c, slot(a + i));
+    {
+      filter::SosFilter<double> backward(sos, C);
+      Eigen::VectorXd x0(C);
+      for (Index c = 0; c < C; ++c) x0(c) = zp(c, 0);
+      backward.set_steady_state(x0);
+      backward.process(zp, zp);
+      for (Index c = 0; c < C; ++c) zp.row(c).reverseInPlace();
+    }
 
     std::vector<double> noise(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
@@ -887,6 +922,7 @@ struct StreamingDetector<T>::Impl {
     SegmentResult result;
     result.peak_abs = best_abs;
     result.broad = too_long || common_mode;
+    if (std::getenv("FT_DEBUG")) std::fprintf(stderr, "DBG t=%.3f ch=%lld amp=%.1f p2p=%.1f sd=%.2f babs=%.1f nch=%lld nhalf=%lld/%lld cm=%d pop=%d long=%d(dur=%.1f pw=%.1f) trunc=%d brief=%d sliver=%d small=%d score=%.1f\n", double(sample)/fs, (long long)best, feat.amplitude_uv, best_p2p, sd_best, best_abs, (long long)n_chan, (long long)n_half, (long long)n_considered, common_mode, pop, too_long, feat.duration_ms, feat.peak_width_ms, cl.truncated, brief, sliver, too_small, cl.peak_score);
     if (common_mode || pop || too_long || cl.truncated || too_small) {
       if (best_p2p >= kArtefactSd * sd_best && !too_small) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
@@ -1066,19 +1102,16 @@ struct StreamingDetector<T>::Impl {
     const Index n = x.cols();
     Index i = 0;
     while (i < n) {
-      if (!started && probe_n == P) {
-        start();
-        pump();
-        continue;
-      }
       if (!started) {
-        const Index take = std::min(n - i, P - probe_n);
+        // The probe is decided at every multiple of P samples.
+        const Index next = P > 0 ? (probe_n / P + 1) * P : 0;
+        const Index take = std::min(n - i, next - probe_n);
         for (Index c = 0; c < C; ++c)
           for (Index j = 0; j < take; ++j) probe(c, probe_n + j) = static_cast<double>(x(c, i + j));
         probe_n += take;
         i += take;
         seen += take;
-        if (probe_n == P) {
+        if (probe_n == next && decide_mains()) {
           start();
           pump();
         }
@@ -1100,7 +1133,11 @@ struct StreamingDetector<T>::Impl {
 
   std::vector<Event> flush() {
     out_buffer.clear();
-    if (!started) start();
+    if (!started) {
+      // A stream shorter than the probe: decide on what there is.
+      if (probe_n > 0 && probe_n % std::max<Index>(P, 1) != 0) decide_mains();
+      start();
+    }
     if (pending_n > 0) run_block_a();
     flushing = true;
     pump();

@@ -29,6 +29,10 @@ struct DetectOptions {
   /// Automatic mains: decided from the first mains_probe_s of the stream
   /// (offline uses the same first seconds, so both agree).
   double mains_probe_s = 2.0;
+  /// When no line is found, the next mains_probe_s is tried, up to this
+  /// much of the stream (a contraction at the start hides the line); events
+  /// wait at most this long for the decision (see latency_samples()).
+  double mains_probe_max_s = 8.0;
   double notch_bandwidth_hz = 2.0;
 
   // --- detection ---
@@ -44,6 +48,10 @@ struct DetectOptions {
   double tonic_isi_ms = 250.0;        ///< continual firing: successive discharges of a unit this close
   int tonic_min_discharges = 3;       ///< ...at least this many in a row
   double voluntary_rms_ratio = 3.0;   ///< interference pattern: band RMS over this x the noise floor...
+  /// ...or over this absolute band RMS (uV): resting surface EMG is a few uV,
+  /// a weak (1-5% MVC) contraction tens; catches contractions that have
+  /// lasted long enough to raise the noise floor itself.
+  double voluntary_rms_uv = 25.0;
   double voluntary_min_s = 0.25;      ///< ...sustained at least this long
   double mask_padding_s = 0.25;       ///< added either side of every mask
 
