@@ -71,6 +71,13 @@ constexpr double kStuckChannelFraction = 0.25;
 // A rejected candidate this many noise SDs large is an artefact worth masking
 // (a small broad one, typically ECG, is just dropped).
 constexpr double kArtefactSd = 50.0;
+// Far-field (grid median) transients over kFarFieldSd noise SDs are judged
+// by shape over +-kFarFieldHalfMs (a QRS lasts ~90 ms): a heartbeat matches
+// (r >= kFarFieldMatch) a shape seen kFarFieldBeats times already.
+constexpr double kFarFieldSd = 10.0;
+constexpr double kFarFieldHalfMs = 60.0;
+constexpr double kFarFieldMatch = 0.9;
+constexpr int kFarFieldBeats = 3;
 // The zero-phase peak precedes the causal detection by the band-pass group
 // delay (~2-4 ms) plus the energy window; search this far before the cluster.
 constexpr double kSearchBeforeMs = 10.0;
@@ -111,6 +118,7 @@ constexpr double kMinPeakSd = 2.5;
 // a candidate below 3.5 SD is a noise (or ECG ripple) excursion.
 constexpr double kMinPeakSdSingle = 3.5;
 constexpr double kBriefMargin = 1.5;
+constexpr double kStrongPeakSd = 5.0;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
@@ -223,6 +231,21 @@ struct StreamingDetector<T>::Impl {
   filter::MainsReport mains;
   double mains_hz = 0.0;
   std::vector<filter::ChannelQuality> quality;
+  // Common-mode cancellation (grids): per block, sum(y_c m) per channel and
+  // sum(m^2), kept for the noise window.
+  bool cancel_common = false;
+  std::vector<std::vector<double>> cm_sym;
+  std::vector<double> cm_smm;
+  std::vector<double> cm_m, cm_beta, cm_ring;
+  // Far-field transients waiting for their waveform, and the shapes of the
+  // ones seen so far (a heartbeat repeats; a movement does not).
+  std::vector<Index> ff_pending;
+  Index ff_last = -1, ff_judged = -1;
+  struct FarFieldShape {
+    std::vector<double> wave;
+    int count = 0;
+  };
+  std::vector<FarFieldShape> ff_shapes;
   RowMatrix<double> probe;
   Index probe_n = 0;
   RowMatrix<double> pending, block_y;
@@ -270,7 +293,7 @@ struct StreamingDetector<T>::Impl {
     opt.validate(fs);
     B = std::max<Index>(16, samples_of(opt.noise_block_s * 1e3, fs));
     P = samples_of(opt.mains_probe_s * 1e3, fs);
-    Pmax = std::max(P, samples_of(opt.mains_probe_max_s * 1e3, fs));
+    Pmax = opt.mains == filter::MainsMode::automatic ? std::max(P, samples_of(opt.mains_probe_max_s * 1e3, fs)) : P;
     Pb = std::max<Index>(1, (P + B - 1) / B);
     L = std::max<Index>(2, samples_of(kEnergyMs, fs));
     Bm = std::max<Index>(1, samples_of(kMaskBlockMs, fs));
@@ -362,9 +385,91 @@ struct StreamingDetector<T>::Impl {
     hot.clear();
     hot.reserve(static_cast<std::size_t>(C));
     n_usable = std::count(usable.begin(), usable.end(), true);
+    cancel_common = false;
+    cm_sym.clear();
+    cm_smm.clear();
+    cm_ring.assign(static_cast<std::size_t>(R), 0.0);
+    ff_pending.clear();
+    ff_last = -1;
+    ff_judged = -1;
+    ff_shapes.clear();
   }
 
   Index slot(Index t) const { return t & (R - 1); }
+
+  // Common-mode cancellation. On a monopolar grid the ECG, residual mains and
+  // the slow part of movement reach every electrode from far away, with the
+  // same shape and a gain that varies smoothly across the grid, while a MUAP
+  // covers a minority of the electrodes at any instant. The per-sample median
+  // over the electrodes therefore follows the far-field signal and not the
+  // MUAPs; each channel's gain on it is its regression coefficient, and
+  // subtracting gain x median leaves the local activity. The gain is a
+  // robust (weighted-median) summary of per-block regressions over the noise
+  // window, so one movement artefact does not set it for the whole window;
+  // the weight of a block is its far-field energy, capped so that a few huge
+  // blocks cannot outvote the rest.
+  void cancel_common_mode(Index t0, Index n) {
+    const Index min_count = std::max<Index>(4, n_usable / 2);
+    cm_m.assign(static_cast<std::size_t>(n), 0.0);
+    for (Index i = 0; i < n; ++i) {
+      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C)];
+      column.clear();
+      for (Index c = 0; c < C; ++c)
+        if (usable[static_cast<std::size_t>(c)] && !cb[c]) column.push_back(block_y(c, i));
+      if (static_cast<Index>(column.size()) < min_count) continue;
+      const auto mid = column.begin() + static_cast<std::ptrdiff_t>(column.size() / 2);
+      std::nth_element(column.begin(), mid, column.end());
+      double med = *mid;
+      if (column.size() % 2 == 0) med = 0.5 * (med + *std::max_element(column.begin(), mid));
+      cm_m[static_cast<std::size_t>(i)] = med;
+    }
+    for (Index i = 0; i < n; ++i) cm_ring[static_cast<std::size_t>(slot(t0 + i))] = cm_m[static_cast<std::size_t>(i)];
+    double smm = 0.0;
+    for (double v : cm_m) smm += v * v;
+    std::vector<double> sym(static_cast<std::size_t>(C), 0.0);
+    for (Index c = 0; c < C; ++c) {
+      double s = 0.0;
+      for (Index i = 0; i < n; ++i) s += block_y(c, i) * cm_m[static_cast<std::size_t>(i)];
+      sym[static_cast<std::size_t>(c)] = s;
+    }
+    const Index window = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
+    cm_sym.push_back(std::move(sym));
+    cm_smm.push_back(smm);
+    if (static_cast<Index>(cm_smm.size()) > window) {
+      cm_sym.erase(cm_sym.begin());
+      cm_smm.erase(cm_smm.begin());
+    }
+    const std::size_t nb_blocks = cm_smm.size();
+    std::vector<double> w = cm_smm;
+    {
+      std::vector<double> sorted = w;
+      const auto q = sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() * 9) / 10 == sorted.size() ? sorted.size() - 1 : (sorted.size() * 9) / 10);
+      std::nth_element(sorted.begin(), q, sorted.end());
+      for (double& v : w) v = std::min(v, *q);
+    }
+    double total = 0.0;
+    for (double v : w) total += v;
+    cm_beta.assign(static_cast<std::size_t>(C), 0.0);
+    if (!(total > 0.0)) return;
+    std::vector<std::pair<double, double>> bw(nb_blocks);
+    for (Index c = 0; c < C; ++c) {
+      if (!usable[static_cast<std::size_t>(c)]) continue;
+      std::size_t k = 0;
+      for (std::size_t b = 0; b < nb_blocks; ++b) {
+        if (!(cm_smm[b] > 0.0)) continue;
+        bw[k++] = {cm_sym[b][static_cast<std::size_t>(c)] / cm_smm[b], w[b]};
+      }
+      std::sort(bw.begin(), bw.begin() + static_cast<std::ptrdiff_t>(k));
+      double acc = 0.0, beta = 0.0;
+      for (std::size_t j = 0; j < k; ++j) {
+        acc += bw[j].second;
+        beta = bw[j].first;
+        if (acc >= 0.5 * total) break;
+      }
+      cm_beta[static_cast<std::size_t>(c)] = beta;
+      for (Index i = 0; i < n; ++i) block_y(c, i) -= beta * cm_m[static_cast<std::size_t>(i)];
+    }
+  }
 
   // ---- start: mains decision and filter design from the probe ----
   // Mains on the latest mains_probe_s of the probe. Returns true when the
@@ -407,6 +512,9 @@ struct StreamingDetector<T>::Impl {
       nb = detection::build_neighbourhood(channels, usable);
       n_usable = std::count(usable.begin(), usable.end(), true);
     }
+    // A far-field common mode needs enough electrodes for the median to
+    // ignore a MUAP; bipolar leads have already subtracted theirs.
+    cancel_common = nb.grid && n_usable >= 8;
     const double lowpass = std::min(opt.lowpass_hz, 0.45 * fs);
     sos = filter::butter(opt.filter_order, {opt.highpass_hz, lowpass}, filter::BandType::bandpass, fs);
     if (hz > 0.0 && hz < 0.95 * fs / 2.0) {
@@ -484,6 +592,7 @@ struct StreamingDetector<T>::Impl {
     auto in = pending.leftCols(n);
     auto out = block_y.leftCols(n);
     filt->process(in, out);
+    if (cancel_common) cancel_common_mode(t0, n);
     std::vector<double> sds(static_cast<std::size_t>(C));
     for (Index c = 0; c < C; ++c) {
       bool any_bad = false;
@@ -595,6 +704,7 @@ struct StreamingDetector<T>::Impl {
   }
 
   void end_sub_block(Index stop, Index vol_min, Index vol_channels) {
+    if (cancel_common) check_far_field(stop);
     Index n_active = 0;
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
@@ -620,6 +730,98 @@ struct StreamingDetector<T>::Impl {
     }
     sub_n = 0;
     sub_start = stop;
+  }
+
+  // A far-field transient far above the noise (movement, a cable knock) is
+  // cancelled only as well as its gains match the ones learnt from the
+  // ECG and noise; what is left of it would pass for local activity, so
+  // the period is masked as an artefact, as the uncancelled detector did.
+  // A heartbeat of ordinary size stays below this and is cancelled.
+  void check_far_field(Index stop) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (Index t = sub_start; t < stop; ++t) {
+      const double v = cm_ring[static_cast<std::size_t>(slot(t))];
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    column.clear();
+    for (Index c = 0; c < C; ++c)
+      if (usable[static_cast<std::size_t>(c)] && std::isfinite(sigma[static_cast<std::size_t>(c)]))
+        column.push_back(sigma[static_cast<std::size_t>(c)]);
+    if (column.empty() || !(hi > lo)) return;
+    const auto mid = column.begin() + static_cast<std::ptrdiff_t>(column.size() / 2);
+    std::nth_element(column.begin(), mid, column.end());
+    if (hi - lo >= kArtefactSd * *mid) {
+      detection::add_mask(mask_list, {std::max<Index>(0, sub_start - pad), stop + pad, MaskReason::artefact});
+    } else if (hi - lo >= kFarFieldSd * *mid) {
+      Index at = sub_start;
+      for (Index t = sub_start; t < stop; ++t)
+        if (std::abs(cm_ring[static_cast<std::size_t>(slot(t))]) > std::abs(cm_ring[static_cast<std::size_t>(slot(at))])) at = t;
+      const Index w = samples_of(kFarFieldHalfMs, fs);
+      if (ff_last < 0 || at - ff_last > w) {
+        ff_pending.push_back(at);
+        ff_last = at;
+      }
+    }
+    judge_far_field();
+  }
+
+  // A moderate far-field transient is cancelled if it is a heartbeat: its
+  // waveform (+-kFarFieldHalfMs on the median signal) matches a shape already
+  // seen kFarFieldBeats times. Anything else (movement, a cable knock) is
+  // masked, as the first beats are while their shape is being learnt.
+  void judge_far_field() {
+    const Index w = samples_of(kFarFieldHalfMs, fs);
+    const Index lag = samples_of(10.0, fs);
+    std::size_t done = 0;
+    for (; done < ff_pending.size() && ff_pending[done] + 2 * w + lag < a_end; ++done) {
+      // Centre on the transient's largest deflection, so that successive
+      // beats are compared at the same phase.
+      Index at = ff_pending[done];
+      for (Index t = ff_pending[done] - w; t <= ff_pending[done] + w; ++t)
+        if (t >= 0 && std::abs(cm_ring[static_cast<std::size_t>(slot(t))]) > std::abs(cm_ring[static_cast<std::size_t>(slot(at))])) at = t;
+      if (ff_judged >= 0 && std::abs(at - ff_judged) <= w) continue;
+      ff_judged = at;
+      std::vector<double> x(static_cast<std::size_t>(2 * w + 1));
+      for (Index j = -w; j <= w; ++j) x[static_cast<std::size_t>(j + w)] = cm_ring[static_cast<std::size_t>(slot(std::max<Index>(0, at + j)))];
+      int best = -1;
+      double best_r = -1.0;
+      for (std::size_t s = 0; s < ff_shapes.size(); ++s) {
+        const auto& tpl = ff_shapes[s].wave;
+        for (Index d = -lag; d <= lag; ++d) {
+          double sxy = 0.0, sxx = 0.0, syy = 0.0;
+          for (Index j = -w; j <= w; ++j) {
+            const double a = cm_ring[static_cast<std::size_t>(slot(std::max<Index>(0, at + j + d)))];
+            const double b = tpl[static_cast<std::size_t>(j + w)];
+            sxy += a * b;
+            sxx += a * a;
+            syy += b * b;
+          }
+          const double r = (sxx > 0.0 && syy > 0.0) ? sxy / std::sqrt(sxx * syy) : -1.0;
+          if (r > best_r) {
+            best_r = r;
+            best = static_cast<int>(s);
+          }
+        }
+      }
+      const bool known = best >= 0 && best_r >= kFarFieldMatch;
+      if (!(known && ff_shapes[static_cast<std::size_t>(best)].count >= kFarFieldBeats)) {
+        // A shape that has repeated is a heartbeat still being learnt: only
+        // the beat itself is lost, not the padding an unknown artefact gets.
+        const Index margin = known ? 0 : pad;
+        detection::add_mask(mask_list, {std::max<Index>(0, at - w - margin), at + w + margin, MaskReason::artefact});
+      }
+      if (known) {
+        auto& s = ff_shapes[static_cast<std::size_t>(best)];
+        const double a = 1.0 / std::min(s.count + 1, 10);
+        for (std::size_t j = 0; j < x.size(); ++j) s.wave[j] += a * (x[j] - s.wave[j]);
+        ++s.count;
+      } else {
+        if (ff_shapes.size() >= 4) ff_shapes.erase(ff_shapes.begin());
+        ff_shapes.push_back({x, 1});
+      }
+    }
+    ff_pending.erase(ff_pending.begin(), ff_pending.begin() + static_cast<std::ptrdiff_t>(done));
   }
 
   // ---- refinement of closed clusters ----
@@ -918,11 +1120,15 @@ struct StreamingDetector<T>::Impl {
     // own waveform does not even span the minimum peak from trough to crest
     // is not a discharge (a real MUAP reaching threshold shows on neighbours).
     const bool sliver = n_chan <= 1 && feat.amplitude_uv < min_peak_sd * sd_best;
-    const bool too_small = brief || sliver || best_abs < min_peak_sd * sd_best;
+    // Both guards are against noise; a zero-phase peak of kStrongPeakSd noise
+    // SDs is not noise (rarer than once per hour of a 64-channel grid), so
+    // a low-SNR discharge that only briefly lifts the statistic, or whose
+    // measured duration shrank to its main phase, is still kept.
+    const bool strong = best_abs >= kStrongPeakSd * sd_best;
+    const bool too_small = (!strong && (brief || sliver)) || best_abs < min_peak_sd * sd_best;
     SegmentResult result;
     result.peak_abs = best_abs;
     result.broad = too_long || common_mode;
-    if (std::getenv("FT_DEBUG")) std::fprintf(stderr, "DBG t=%.3f ch=%lld amp=%.1f p2p=%.1f sd=%.2f babs=%.1f nch=%lld nhalf=%lld/%lld cm=%d pop=%d long=%d(dur=%.1f pw=%.1f) trunc=%d brief=%d sliver=%d small=%d score=%.1f\n", double(sample)/fs, (long long)best, feat.amplitude_uv, best_p2p, sd_best, best_abs, (long long)n_chan, (long long)n_half, (long long)n_considered, common_mode, pop, too_long, feat.duration_ms, feat.peak_width_ms, cl.truncated, brief, sliver, too_small, cl.peak_score);
     if (common_mode || pop || too_long || cl.truncated || too_small) {
       if (best_p2p >= kArtefactSd * sd_best && !too_small) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
