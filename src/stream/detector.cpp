@@ -31,8 +31,6 @@
 #include <fasctrack/filter/quality.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <memory>
