@@ -117,6 +117,8 @@ constexpr double kMinPeakSd = 2.5;
 constexpr double kMinPeakSdSingle = 3.5;
 constexpr double kBriefMargin = 1.5;
 constexpr double kStrongPeakSd = 5.0;
+constexpr Index kFaintSpread = 3;
+constexpr double kFaintSd = 4.0;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
@@ -1123,7 +1125,13 @@ struct StreamingDetector<T>::Impl {
     // a low-SNR discharge that only briefly lifts the statistic, or whose
     // measured duration shrank to its main phase, is still kept.
     const bool strong = best_abs >= kStrongPeakSd * sd_best;
-    const bool too_small = (!strong && (brief || sliver)) || best_abs < min_peak_sd * sd_best;
+    // A discharge that reaches the detection threshold spans, trough to
+    // crest, at least twice its minimum peak; a smaller measured potential
+    // is a ripple (ECG, a neighbour's tail) that happened to peak high.
+    // Low-SNR discharges on a large grid are vouched for by their spread
+    // (many electrodes above 4 SD), so the test is for small footprints.
+    const bool faint = nb.grid && n_chan < kFaintSpread && feat.amplitude_uv < kFaintSd * sd_best;
+    const bool too_small = (!strong && brief) || sliver || faint || best_abs < min_peak_sd * sd_best;
     SegmentResult result;
     result.peak_abs = best_abs;
     result.broad = too_long || common_mode;
