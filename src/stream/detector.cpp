@@ -132,14 +132,19 @@ Index next_pow2(Index n) {
   throw std::invalid_argument(name + ": " + what + ", got " + std::to_string(value));
 }
 
+// The element at size/2 in sorted order (the upper median for even sizes);
+// reorders v. v must not be empty.
+double upper_median(std::vector<double>& v) {
+  const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
 void median_and_sd(std::span<const double> x, std::vector<double>& scratch, double& median, double& sd) {
   scratch.assign(x.begin(), x.end());
-  const auto mid = scratch.begin() + static_cast<std::ptrdiff_t>(scratch.size() / 2);
-  std::nth_element(scratch.begin(), mid, scratch.end());
-  median = *mid;
+  median = upper_median(scratch);
   for (double& v : scratch) v = std::abs(v - median);
-  std::nth_element(scratch.begin(), mid, scratch.end());
-  sd = 1.482602218505602 * *mid;
+  sd = 1.482602218505602 * upper_median(scratch);
 }
 
 // Settling time of a filter: the impulse response's last sample above 1e-3 of
@@ -234,6 +239,7 @@ struct StreamingDetector<T>::Impl {
   // Common-mode cancellation (grids): per block, sum(y_c m) per channel and
   // sum(m^2), kept for the noise window.
   bool cancel_common = false;
+  double sigma_median = 0.0;  // median noise floor over usable channels (far-field check)
   std::vector<std::vector<double>> cm_sym;
   std::vector<double> cm_smm;
   std::vector<double> cm_m, cm_beta, cm_ring;
@@ -386,6 +392,7 @@ struct StreamingDetector<T>::Impl {
     hot.reserve(static_cast<std::size_t>(C));
     n_usable = std::count(usable.begin(), usable.end(), true);
     cancel_common = false;
+    sigma_median = 0.0;
     cm_sym.clear();
     cm_smm.clear();
     cm_ring.assign(static_cast<std::size_t>(R), 0.0);
@@ -443,7 +450,7 @@ struct StreamingDetector<T>::Impl {
     std::vector<double> w = cm_smm;
     {
       std::vector<double> sorted = w;
-      const auto q = sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() * 9) / 10 == sorted.size() ? sorted.size() - 1 : (sorted.size() * 9) / 10);
+      const auto q = sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() * 9) / 10);
       std::nth_element(sorted.begin(), q, sorted.end());
       for (double& v : w) v = std::min(v, *q);
     }
@@ -679,6 +686,14 @@ struct StreamingDetector<T>::Impl {
       const double f = sig_floor.floor(c, k);
       sigma[cs] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
+    if (cancel_common) {
+      // The far-field check's noise reference, once per block (it runs per sub-block).
+      column.clear();
+      for (Index c = 0; c < C; ++c)
+        if (usable[static_cast<std::size_t>(c)] && std::isfinite(sigma[static_cast<std::size_t>(c)]))
+          column.push_back(sigma[static_cast<std::size_t>(c)]);
+      sigma_median = column.empty() ? 0.0 : upper_median(column);
+    }
     const Index vol_min = std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs));
     const Index vol_channels =
         std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction * static_cast<double>(n_usable))));
@@ -744,16 +759,10 @@ struct StreamingDetector<T>::Impl {
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
-    column.clear();
-    for (Index c = 0; c < C; ++c)
-      if (usable[static_cast<std::size_t>(c)] && std::isfinite(sigma[static_cast<std::size_t>(c)]))
-        column.push_back(sigma[static_cast<std::size_t>(c)]);
-    if (column.empty() || !(hi > lo)) return;
-    const auto mid = column.begin() + static_cast<std::ptrdiff_t>(column.size() / 2);
-    std::nth_element(column.begin(), mid, column.end());
-    if (hi - lo >= kArtefactSd * *mid) {
+    if (!(sigma_median > 0.0) || !(hi > lo)) return;
+    if (hi - lo >= kArtefactSd * sigma_median) {
       detection::add_mask(mask_list, {std::max<Index>(0, sub_start - pad), stop + pad, MaskReason::artefact});
-    } else if (hi - lo >= kFarFieldSd * *mid) {
+    } else if (hi - lo >= kFarFieldSd * sigma_median) {
       Index at = sub_start;
       for (Index t = sub_start; t < stop; ++t)
         if (std::abs(cm_ring[static_cast<std::size_t>(slot(t))]) > std::abs(cm_ring[static_cast<std::size_t>(slot(at))])) at = t;
@@ -1382,10 +1391,7 @@ struct StreamingDetector<T>::Impl {
     r.summary.noise_floor_uv.assign(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
       auto h = sd_history[static_cast<std::size_t>(c)];
-      if (h.empty()) continue;
-      const auto mid = h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2);
-      std::nth_element(h.begin(), mid, h.end());
-      r.summary.noise_floor_uv[static_cast<std::size_t>(c)] = *mid;
+      if (!h.empty()) r.summary.noise_floor_uv[static_cast<std::size_t>(c)] = upper_median(h);
     }
     r.summary.mains = mains;
     r.summary.mains_hz = mains_hz;
