@@ -201,21 +201,8 @@ void bind_detect(py::module_& m) {
       .def_readwrite("filter_order", &DetectOptions::filter_order)
       .def_property(
           "mains",
-          [](const DetectOptions& d) {
-            switch (d.mains) {
-              case filter::MainsMode::hz50: return std::string("50");
-              case filter::MainsMode::hz60: return std::string("60");
-              case filter::MainsMode::off: return std::string("off");
-              default: return std::string("auto");
-            }
-          },
-          [](DetectOptions& d, const std::string& v) {
-            if (v == "auto") d.mains = filter::MainsMode::automatic;
-            else if (v == "50") d.mains = filter::MainsMode::hz50;
-            else if (v == "60") d.mains = filter::MainsMode::hz60;
-            else if (v == "off" || v == "none") d.mains = filter::MainsMode::off;
-            else throw std::invalid_argument("mains: expected 'auto', '50', '60' or 'off', got '" + v + "'");
-          })
+          [](const DetectOptions& d) { return std::string(filter::to_string(d.mains)); },
+          [](DetectOptions& d, const std::string& v) { d.mains = filter::parse_mains_mode(v); })
       .def_readwrite("mains_probe_s", &DetectOptions::mains_probe_s)
       .def_readwrite("mains_probe_max_s", &DetectOptions::mains_probe_max_s)
       .def_readwrite("notch_bandwidth_hz", &DetectOptions::notch_bandwidth_hz)

@@ -74,14 +74,6 @@ void bind_sos_filter(py::module_& m, const char* name) {
       .def_property_readonly("sos", [](const F& self) { return eigen_copy(self.sos()); });
 }
 
-filter::MainsMode parse_mains_mode(const std::string& text) {
-  if (text == "auto" || text == "automatic") return filter::MainsMode::automatic;
-  if (text == "50") return filter::MainsMode::hz50;
-  if (text == "60") return filter::MainsMode::hz60;
-  if (text == "off" || text == "none") return filter::MainsMode::off;
-  throw std::invalid_argument("mains: expected 'auto', '50', '60' or 'off', got '" + text + "'");
-}
-
 }  // namespace
 
 void bind_filter(py::module_& m) {
@@ -277,7 +269,7 @@ void bind_filter(py::module_& m) {
         o.highpass_hz = highpass_hz;
         o.lowpass_hz = lowpass_hz;
         o.order = order;
-        o.mains = parse_mains_mode(mains);
+        o.mains = filter::parse_mains_mode(mains);
         o.notch.bandwidth_hz = notch_bandwidth_hz;
         o.zero_phase = zero_phase;
         o.quality = quality;

@@ -21,7 +21,8 @@ std::optional<SampleType> parse_sample_type(const py::object& dtype) {
 
 Recording read_file(const std::string& path, const std::string& format, std::optional<double> fs,
                     double scale_to_uv, const py::object& dtype, std::vector<std::string> channels,
-                    bool include_non_voltage, bool use_sidecars, std::optional<bool> samples_first) {
+                    bool include_non_voltage, bool use_sidecars, std::optional<bool> samples_first,
+                    std::uint64_t max_bytes) {
   io::ReadOptions options;
   options.format = io::parse_format(format);
   options.fs = fs;
@@ -31,6 +32,7 @@ Recording read_file(const std::string& path, const std::string& format, std::opt
   options.include_non_voltage = include_non_voltage;
   options.use_sidecars = use_sidecars;
   options.samples_first = samples_first;
+  options.max_bytes = max_bytes;
   py::gil_scoped_release release;
   return io::read(path, options);
 }
@@ -41,7 +43,16 @@ void bind_io(py::module_& m) {
   m.def("read", &read_file, py::arg("path"), py::arg("format") = "auto", py::arg("fs") = py::none(),
         py::arg("scale_to_uv") = 1.0, py::arg("dtype") = py::none(),
         py::arg("channels") = std::vector<std::string>{}, py::arg("include_non_voltage") = false,
-        py::arg("use_sidecars") = true, py::arg("samples_first") = py::none());
+        py::arg("use_sidecars") = true, py::arg("samples_first") = py::none(), py::arg("max_bytes") = 0);
+
+  m.def(
+      "bad_annotation_spans",
+      [](const std::vector<std::tuple<double, double, std::string>>& annotations, double fs, Index n_samples) {
+        std::vector<Annotation> list;
+        for (const auto& [onset, duration, text] : annotations) list.push_back({onset, duration, text});
+        return bad_annotation_spans(list, fs, n_samples);
+      },
+      py::arg("annotations"), py::arg("fs"), py::arg("n_samples"));
 
   m.def("format_from_path", [](const std::string& path) { return std::string(io::to_string(io::format_from_path(path))); },
         py::arg("path"));

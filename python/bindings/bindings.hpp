@@ -7,4 +7,5 @@ void bind_io(pybind11::module_& m);
 void bind_filter(pybind11::module_& m);
 void bind_detect(pybind11::module_& m);
 void bind_sim(pybind11::module_& m);
+void bind_pattern(pybind11::module_& m);
 }  // namespace fasctrack::py_bind

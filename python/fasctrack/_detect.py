@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._core import ChannelInfo
+from ._progress import FractionProgress
 from ._recording import Recording
 
 EVENT_COLUMNS = ["time_s", "sample", "unit", "channel", "channel_index", "amplitude_uv", "duration_ms", "phases",
@@ -60,6 +61,27 @@ class DetectionResult:
         Clean rest time, excluded time by reason, noise floor per channel, bad
         channels, mains, FP rate with 95% CI overall and per muscle, units,
         ``insufficient`` when clean rest is under ``min_clean_rest_s``.
+    templates : dict of int to numpy.ndarray
+        Each unit's mean multichannel waveform, ``(n_channels, n_times)`` in
+        microvolts, centred on the discharge (``n_times = 2 * snippet + 1``).
+    quality : list of ChannelQuality
+        Per channel, from the conditioning stage.
+    latency_samples : int
+        The stream's bound on the delay between a discharge and its report.
+    fs : float
+        Sampling rate in Hz.
+    channel_names : list of str
+    channels : list of ChannelInfo
+        The channel metadata detection ran with (grid positions, muscles, bad marks).
+
+    Examples
+    --------
+    >>> import fasctrack
+    >>> result = fasctrack.detect(fasctrack.read(fasctrack.example_path()))
+    >>> result  # doctest: +ELLIPSIS
+    <DetectionResult: ... event(s), ... unit(s), rate .../min (95% CI ...) over ... s clean rest, ... s masked...>
+    >>> result.events.shape[1], list(result.masks.columns[:3])
+    (14, ['start_s', 'stop_s', 'reason'])
     """
 
     events: pd.DataFrame
@@ -71,6 +93,91 @@ class DetectionResult:
     latency_samples: int = 0
     fs: float = 0.0
     channel_names: List[str] = field(default_factory=list)
+    channels: List[ChannelInfo] = field(default_factory=list)
+
+    def to_mne_annotations(self, raw=None, *, masks: bool = True):
+        """Events and masks as ``mne.Annotations``, to see them in ``raw.plot()``.
+
+        Parameters
+        ----------
+        raw : mne.io.Raw, optional
+            The Raw the recording came from. Given one whose annotations carry
+            an ``orig_time`` (a measurement date), onsets are expressed like
+            ``raw.annotations`` so the two can be added; without it onsets
+            count from the first data sample (``orig_time=None``), which
+            ``raw.set_annotations`` aligns to the data.
+        masks : bool, default True
+            Add each masked period as a ``BAD_<reason>`` annotation, so MNE
+            shades it and ``reject_by_annotation`` skips it.
+
+        Returns
+        -------
+        mne.Annotations
+            One annotation per discharge, ``FP/unit<k>`` (``FP/unassigned``
+            for unit -1), lasting the discharge's ``duration_ms``; then masks.
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> rec = fasctrack.read(fasctrack.example_path())
+        >>> result = fasctrack.detect(rec)
+        >>> annot = result.to_mne_annotations()
+        >>> len(annot) == len(result.events) + len(result.masks)
+        True
+        >>> raw = rec.to_mne()
+        >>> raw = raw.set_annotations(raw.annotations + result.to_mne_annotations(raw))
+        """
+        from ._mne import result_to_annotations
+        return result_to_annotations(self, raw, masks)
+
+    def to_mne_events(self, raw=None) -> np.ndarray:
+        """Events as MNE's ``(n, 3)`` integer array ``[sample, 0, event id]``.
+
+        Event ids are ``unit + 1`` (unit 0 is id 1) and 0 for unassigned
+        discharges; :attr:`mne_event_id` names them.
+
+        Parameters
+        ----------
+        raw : mne.io.Raw, optional
+            The Raw the recording came from: its ``first_samp`` is added, as
+            MNE counts event samples from the start of acquisition.
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_events, 3)
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> result = fasctrack.detect(fasctrack.read(fasctrack.example_path()))
+        >>> events = result.to_mne_events()
+        >>> events.shape == (len(result.events), 3), events.dtype.kind
+        (True, 'i')
+        >>> bool((events[:, 2] == result.events["unit"] + 1).all())
+        True
+        """
+        first = int(getattr(raw, "first_samp", 0) or 0)
+        ev = self.events
+        out = np.zeros((len(ev), 3), dtype=np.int64)
+        out[:, 0] = ev["sample"].to_numpy(dtype=np.int64) + first
+        out[:, 2] = ev["unit"].to_numpy(dtype=np.int64) + 1
+        return out
+
+    @property
+    def mne_event_id(self) -> Dict[str, int]:
+        """Names of :meth:`to_mne_events` ids, ``{'FP/unit0': 1, ...}``, for ``mne.Epochs(event_id=...)``.
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> result = fasctrack.detect(fasctrack.read(fasctrack.example_path()))
+        >>> result.mne_event_id["FP/unit0"]
+        1
+        """
+        ids = {f"FP/unit{int(u)}": int(u) + 1 for u in sorted(self.units["unit"])}
+        if (self.events["unit"] < 0).any():
+            ids["FP/unassigned"] = 0
+        return ids
 
     def __repr__(self) -> str:
         s = self.summary
@@ -82,7 +189,8 @@ class DetectionResult:
                 f"over {s['clean_rest_s']:.1f} s clean rest, {masked:.1f} s masked{note}>")
 
 
-def _result(raw: Dict[str, Any], fs: float, names: Sequence[str]) -> DetectionResult:
+def _result(raw: Dict[str, Any], fs: float, channels: Sequence[ChannelInfo]) -> DetectionResult:
+    names = [c.name for c in channels]
     units = raw["units"]
     templates = {u["unit"]: np.asarray(u["template_uv"]) for u in units}
     unit_rows = [{k: v for k, v in u.items() if k != "template_uv"} for u in units]
@@ -93,28 +201,31 @@ def _result(raw: Dict[str, Any], fs: float, names: Sequence[str]) -> DetectionRe
     return DetectionResult(events=_events_frame(raw["events"], names, fs), units=unit_df,
                            masks=_masks_frame(raw["masks"], fs), summary=raw["summary"], templates=templates,
                            quality=list(raw["quality"]), latency_samples=int(raw["latency_samples"]), fs=fs,
-                           channel_names=list(names))
+                           channel_names=list(names), channels=list(channels))
 
 
-def _progress_bar(total_s: float, enabled: Optional[bool]):
-    if enabled is False or (enabled is None and total_s < 300):
-        return None, None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is a dependency, but progress must never break detection
-        return None, None
-    bar = tqdm(total=100, unit="%", desc="detect", leave=False)
+def _bad_annotation_spans(rec: Recording) -> List[Tuple[int, int]]:
+    """Sample spans of annotations named ``BAD...`` (MNE's convention), clipped to the data."""
+    # The engine's own rule, so the CLI and Python mask the same samples.
+    annotations = [(float(o), float(d), str(t)) for o, d, t in rec.annotations]
+    return _core.bad_annotation_spans(annotations, float(rec.fs), int(rec.n_samples))
 
-    def update(fraction: float) -> None:
-        bar.n = round(100 * fraction, 1)
-        bar.refresh()
 
-    return bar, update
+def _reject_annotated(rec: Recording) -> np.ndarray:
+    # Non-finite samples are masked by the engine ('bad_signal'), so blanking a
+    # copy is how annotated spans reach it; the caller's array is untouched.
+    spans = _bad_annotation_spans(rec)
+    if not spans:
+        return rec.data
+    x = rec.data.copy()
+    for start, stop in spans:
+        x[:, start:stop] = np.nan
+    return x
 
 
 def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
            channels: Optional[Sequence[ChannelInfo]] = None, *, progress: Optional[bool] = None,
-           **options) -> DetectionResult:
+           reject_by_annotation: bool = True, **options) -> DetectionResult:
     """Detect fasciculation potentials in a resting recording.
 
     Parameters
@@ -128,7 +239,14 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
         Channel metadata (grid positions enable the spatial rules; muscles group
         the summary). Default: independent channels ``ch1..chN``.
     progress : bool, optional
-        Show a progress bar; default only for recordings over 5 minutes.
+        Show a tqdm progress bar: True at once, False never; by default
+        (None) only when detection runs longer than 2 s of wall time. Either
+        way Ctrl-C stops the work within about half a second of signal and
+        raises ``KeyboardInterrupt``.
+    reject_by_annotation : bool, default True
+        For a Recording: mask the spans of annotations whose description
+        starts with ``BAD`` (MNE's convention, e.g. from :func:`from_mne`);
+        they appear in ``masks`` with reason ``bad_signal``.
     **options
         Any :class:`fasctrack.DetectOptions` field, e.g. ``threshold_sd=5.0``,
         ``mains='auto'``, ``min_clean_rest_s=60``.
@@ -144,6 +262,8 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
     >>> result = fasctrack.detect(rec)
     >>> list(result.events.columns[:4])
     ['time_s', 'sample', 'unit', 'channel']
+    >>> result.summary["rate"]["rate_per_min"] > 0
+    True
     """
     if isinstance(data, Recording):
         rec = data
@@ -154,18 +274,14 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
             raise ValueError("fs: the sampling rate in Hz is required for an array")
         rec = Recording(data, fs, channels=list(channels or []))  # validates; no copy for float arrays
         channels = rec.channels
-    x = rec.data
+    x = _reject_annotated(rec) if reject_by_annotation and isinstance(data, Recording) else rec.data
     channels = list(channels)
     if len(channels) != x.shape[0]:
         raise ValueError(f"channels: {len(channels)} channel descriptions for {x.shape[0]} rows of data")
     o = _options(fs, options)
-    bar, update = _progress_bar(x.shape[1] / float(fs), progress)
-    try:
-        raw = _core.detect(x, float(fs), channels, o, update)
-    finally:
-        if bar is not None:
-            bar.close()
-    return _result(raw, float(fs), [c.name for c in channels])
+    with FractionProgress(x.shape[1] / float(fs), desc="detect", unit="s", enabled=progress) as update:
+        raw = _core.detect(x, float(fs), channels, o, update if update.bar is not None else None)
+    return _result(raw, float(fs), channels)
 
 
 class StreamingDetector:
@@ -202,15 +318,54 @@ class StreamingDetector:
         self._names = [c.name for c in self.channels]
 
     def process(self, chunk) -> pd.DataFrame:
-        """Feed the next chunk; return the events finalised by it."""
+        """Feed the next chunk; return the events finalised by it.
+
+        Parameters
+        ----------
+        chunk : array_like, shape (n_channels, n)
+            Raw microvolts; any ``n``, including 0.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`detect`'s event columns; often empty, as an event is final
+            only up to ``latency_samples`` after its sample.
+
+        Examples
+        --------
+        >>> import numpy as np, fasctrack
+        >>> sd = fasctrack.StreamingDetector(2048.0, 4)
+        >>> sd.process(np.zeros((4, 2048))).shape
+        (0, 14)
+        """
         return _events_frame(self._impl.process(np.asarray(chunk, dtype=self.dtype)), self._names, self.fs)
 
     def flush(self) -> pd.DataFrame:
-        """End of stream: return every pending event."""
+        """End of stream: return every pending event.
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> rec = fasctrack.read(fasctrack.example_path())
+        >>> sd = fasctrack.StreamingDetector(rec.fs, rec.channels)
+        >>> early = sd.process(rec.data)
+        >>> len(early) + len(sd.flush()) == len(fasctrack.detect(rec).events)
+        True
+        """
         return _events_frame(self._impl.flush(), self._names, self.fs)
 
     def reset(self) -> None:
-        """Start over as a new detector."""
+        """Start over as a new detector.
+
+        Examples
+        --------
+        >>> import numpy as np, fasctrack
+        >>> sd = fasctrack.StreamingDetector(2048.0, 2)
+        >>> _ = sd.process(np.zeros((2, 100)))
+        >>> sd.reset()
+        >>> sd  # doctest: +ELLIPSIS
+        <StreamingDetector: 2 channel(s) at 2048 Hz, latency ... ms, 0 samples seen>
+        """
         self._impl.reset()
 
     @property
@@ -220,15 +375,33 @@ class StreamingDetector:
 
     @property
     def latency_s(self) -> float:
+        """:attr:`latency_samples` in seconds."""
         return self.latency_samples / self.fs
 
     def result(self) -> DetectionResult:
-        """Units, masks and summary so far (after :meth:`flush`, of the whole stream)."""
-        return _result(self._impl.result(), self.fs, self._names)
+        """Units, masks and summary so far (after :meth:`flush`, of the whole stream).
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> rec = fasctrack.read(fasctrack.example_path())
+        >>> sd = fasctrack.StreamingDetector(rec.fs, rec.channels)
+        >>> _ = sd.process(rec.data), sd.flush()
+        >>> sd.result().summary["n_units"] == fasctrack.detect(rec).summary["n_units"]
+        True
+        """
+        return _result(self._impl.result(), self.fs, self.channels)
 
     @staticmethod
     def concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-        """Concatenate the event frames returned by successive calls."""
+        """Concatenate the event frames returned by successive calls.
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> fasctrack.StreamingDetector.concat([]).columns[0]
+        'time_s'
+        """
         frames = [f for f in frames if len(f)]
         if not frames:
             return pd.DataFrame(columns=EVENT_COLUMNS)

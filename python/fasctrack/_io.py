@@ -15,7 +15,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = None,
          scale_to_uv: float = 1.0, dtype=None, channels: Optional[Sequence[str]] = None,
          include_non_voltage: bool = False, use_sidecars: bool = True,
-         samples_first: Optional[bool] = None) -> Recording:
+         samples_first: Optional[bool] = None, max_bytes: int = 0) -> Recording:
     """Read a recording from EDF/EDF+/BDF/BDF+, WFDB, NumPy ``.npy`` or CSV/text.
 
     Parameters
@@ -40,6 +40,10 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
         ``*_electrodes.tsv``) found next to the file.
     samples_first : bool, optional
         ``.npy``/CSV layout: True when rows are samples and columns channels.
+    max_bytes : int, default 0
+        Memory budget for reading, in bytes (0: no limit). A file that would
+        need more is refused with a ``ReadError`` stating the bytes needed,
+        before anything large is allocated.
 
     Returns
     -------
@@ -63,8 +67,11 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
     >>> rec.n_channels, rec.fs
     (8, 2048.0)
     """
+    if int(max_bytes) < 0:
+        raise ValueError(f"max_bytes: must be 0 (no limit) or a positive number of bytes, got {max_bytes}")
     core = _core.read(os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype,
-                      list(channels or []), bool(include_non_voltage), bool(use_sidecars), samples_first)
+                      list(channels or []), bool(include_non_voltage), bool(use_sidecars), samples_first,
+                      int(max_bytes))
     return Recording._from_core(core)
 
 

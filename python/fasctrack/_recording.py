@@ -1,6 +1,7 @@
 """The Recording container used throughout the Python API."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
@@ -116,8 +117,38 @@ class Recording:
                          annotations=list(self.annotations), warnings=list(self.warnings),
                          power_line_hz=self.power_line_hz, source=self.source, format=self.format)
 
+    def to_mne(self):
+        """This recording as an MNE-Python ``RawArray`` (needs ``fasctrack[mne]``).
+
+        Channels become type ``'emg'`` in volts; ``marked_bad`` channels go to
+        ``info['bads']``, ``annotations`` to ``raw.annotations``,
+        ``power_line_hz`` to ``info['line_freq']``, ``start_time`` to the
+        measurement date. :func:`fasctrack.from_mne` reverses it.
+
+        Returns
+        -------
+        mne.io.RawArray
+
+        Examples
+        --------
+        >>> import fasctrack
+        >>> raw = fasctrack.read(fasctrack.example_path()).to_mne()
+        >>> raw.info["sfreq"], raw.info["bads"], raw.annotations.description[0]
+        (2048.0, ['EMG e8'], 'voluntary contraction')
+        """
+        from ._mne import recording_to_mne
+        return recording_to_mne(self)
+
     def __repr__(self) -> str:
-        where = f" from {self.source!r}" if self.source else ""
-        extra = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        # The file name, as MNE's Raw shows it; the full path is in .source.
+        where = f" from {os.path.basename(self.source)!r}" if self.source else ""
+        extra = ""
+        bad = sum(bool(getattr(c, "marked_bad", False)) for c in self.channels)
+        if bad:
+            extra += f", {bad} marked bad"
+        if self.annotations:
+            extra += f", {len(self.annotations)} annotation(s)"
+        if self.warnings:
+            extra += f", {len(self.warnings)} warning(s)"
         return (f"<Recording{where}: {self.n_channels} channel(s) x {self.n_samples} samples "
                 f"at {self.fs:g} Hz ({self.duration_s:.3f} s), {self.data.dtype}, uV{extra}>")

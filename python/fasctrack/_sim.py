@@ -39,6 +39,12 @@ class Simulation:
         (``"voluntary"`` or ``"artefact"``). No truth event lies inside one.
     options : dict
         The options the simulation was made with.
+
+    Examples
+    --------
+    >>> import fasctrack
+    >>> fasctrack.simulate(duration_s=5.0, rows=2, columns=4, seed=1)  # doctest: +ELLIPSIS
+    <Simulation: 8 channel(s), 5 s at 2048 Hz, 4 unit(s), ... event(s), 0 mask(s)>
     """
 
     recording: Recording

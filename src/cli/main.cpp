@@ -1,8 +1,10 @@
 // The fasctrack command-line tool.
 //
 // Exit codes (documented in the README): 0 success, 2 usage or invalid
-// argument, 3 input file problem, 4 output file problem, 5 processing error.
-// Every failure prints one line "fasctrack: error: <what>" on stderr.
+// argument, 3 input file problem, 4 output file problem (also a closed
+// stdout pipe), 5 processing error, 130/143 interrupted by SIGINT/SIGTERM
+// (signals.hpp). Every failure prints one line "fasctrack: error: <what>" on
+// stderr.
 
 #include <fasctrack/core/error.hpp>
 #include <fasctrack/core/recording.hpp>
@@ -11,14 +13,19 @@
 #include <fasctrack/io/write.hpp>
 #include <fasctrack/stream/detector.hpp>
 
+#include "classify.hpp"
 #include "report.hpp"
+#include "signals.hpp"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -36,6 +43,7 @@ struct InputOptions {
   double fs = 0.0;
   double scale_to_uv = 1.0;
   bool no_sidecars = false;
+  std::uint64_t max_bytes = 0;
 
   void add_to(CLI::App& app) {
     app.add_option("FILE", path, "Recording (EDF/BDF, WFDB .hea, .npy, .csv/.txt)")->required();
@@ -44,6 +52,8 @@ struct InputOptions {
     app.add_option("--fs", fs, "Sampling rate in Hz (required for .npy)");
     app.add_option("--scale-to-uv", scale_to_uv, "Factor from the file's numbers to microvolts (.npy/.csv)");
     app.add_flag("--no-sidecars", no_sidecars, "Ignore BIDS-EMG sidecar files");
+    app.add_option("--max-bytes", max_bytes,
+                   "Refuse a file whose reading needs more than this many bytes (0 = no limit)");
   }
 
   Recording read() const {
@@ -52,8 +62,10 @@ struct InputOptions {
     if (fs != 0.0) o.fs = fs;
     o.scale_to_uv = scale_to_uv;
     o.use_sidecars = !no_sidecars;
+    o.max_bytes = max_bytes;
     Recording rec = io::read(path, o);
     rec.validate();
+    cli::throw_if_interrupted();
     return rec;
   }
 };
@@ -80,10 +92,7 @@ struct ConditionCliOptions {
     o.highpass_hz = highpass_hz;
     o.lowpass_hz = lowpass_hz;
     o.order = order;
-    o.mains = mains == "50" ? filter::MainsMode::hz50
-              : mains == "60" ? filter::MainsMode::hz60
-              : mains == "off" ? filter::MainsMode::off
-                               : filter::MainsMode::automatic;
+    o.mains = filter::parse_mains_mode(mains);
     o.zero_phase = !causal;
     return o;
   }
@@ -93,6 +102,7 @@ struct DetectCliOptions {
   double threshold_sd = DetectOptions{}.threshold_sd;
   std::string mains = "auto";
   double min_clean_rest_s = DetectOptions{}.min_clean_rest_s;
+  bool keep_bad_annotations = false;
 
   void add_to(CLI::App& app) {
     app.add_option("--threshold", threshold_sd, "Detection threshold in robust noise SDs")->capture_default_str();
@@ -101,16 +111,16 @@ struct DetectCliOptions {
         ->capture_default_str();
     app.add_option("--min-clean-rest", min_clean_rest_s, "Seconds of clean rest needed to conclude")
         ->capture_default_str();
+    app.add_flag("--keep-bad-annotations", keep_bad_annotations,
+                 "Analyse spans annotated BAD... too (by default they are masked, as MNE does)");
   }
 
   DetectOptions options() const {
     DetectOptions o;
     o.threshold_sd = threshold_sd;
-    o.mains = mains == "50" ? filter::MainsMode::hz50
-              : mains == "60" ? filter::MainsMode::hz60
-              : mains == "off" ? filter::MainsMode::off
-                               : filter::MainsMode::automatic;
+    o.mains = filter::parse_mains_mode(mains);
     o.min_clean_rest_s = min_clean_rest_s;
+    o.reject_by_annotation = !keep_bad_annotations;
     return o;
   }
 };
@@ -257,6 +267,9 @@ json info(const Recording& rec) {
   return summary;
 }
 
+// Detection polls for SIGINT/SIGTERM at every progress step (each 0.5 s of data).
+bool continue_unless_signalled(double) { return cli::pending_signal() == 0; }
+
 int run(int argc, char** argv) {
   CLI::App app{"fasctrack: find, characterise and track fasciculations in surface EMG.\n"
                "Research decision support only; never a diagnosis."};
@@ -298,6 +311,8 @@ int run(int argc, char** argv) {
   detect_cmd->add_option("--summary", summary_out, "Summary JSON (rates with 95% CI, masks, noise floor)");
   detect_cmd->add_option("--units", units_out, "Units JSON (statistics and multichannel templates)");
 
+  cli::ClassifyCommand classify_cmd(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -311,6 +326,7 @@ int run(int argc, char** argv) {
     return exit_usage;
   }
 
+  if (classify_cmd.selected()) return classify_cmd.run();
   if (*info_cmd) {
     const Recording rec = info_in.read();
     const json s = rec.sample_type() == SampleType::float32 ? info<float>(rec) : info<double>(rec);
@@ -326,10 +342,12 @@ int run(int argc, char** argv) {
           rec.samples = RowMatrix<float>(std::get<RowMatrix<double>>(rec.samples).cast<float>());
         RowMatrix<float> y;
         s = analyze<float>(rec, o, true, &y);
+        cli::throw_if_interrupted();
         io::write_npy<float>(filter_out, y);
       } else {
         RowMatrix<double> y;
         s = analyze<double>(rec, o, true, &y);
+        cli::throw_if_interrupted();
         io::write_npy<double>(filter_out, y);
       }
     } catch (const WriteError& e) {
@@ -350,7 +368,7 @@ int run(int argc, char** argv) {
     o.lowpass_hz = analyze_opts.lowpass_hz;
     o.filter_order = analyze_opts.order;
     o.mains = analyze_opts.options().mains;
-    const DetectionResult r = detect(rec, o);
+    const DetectionResult r = detect(rec, o, continue_unless_signalled);
     if (analyze_json) {
       s["detection"] = cli::summary_json(r, rec);
       std::cout << s.dump(2) << "\n";
@@ -360,7 +378,8 @@ int run(int argc, char** argv) {
     }
   } else if (*detect_cmd) {
     const Recording rec = detect_in.read();
-    const DetectionResult r = detect(rec, detect_opts.options());
+    const DetectionResult r = detect(rec, detect_opts.options(), continue_unless_signalled);
+    cli::throw_if_interrupted();
     try {
       cli::write_text_atomically(events_out, cli::events_csv(r, rec));
       if (!summary_out.empty()) cli::write_text_atomically(summary_out, cli::summary_json(r, rec).dump(2) + "\n");
@@ -377,9 +396,16 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_reporting_errors(int argc, char** argv) {
   try {
     return run(argc, argv);
+  } catch (const fasctrack::cli::Interrupted& e) {
+    std::fprintf(stderr, "fasctrack: error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const fasctrack::Cancelled&) {
+    const fasctrack::cli::Interrupted e(fasctrack::cli::pending_signal());
+    std::fprintf(stderr, "fasctrack: error: %s\n", e.what());
+    return e.exit_code();
   } catch (const fasctrack::ReadError& e) {
     std::fprintf(stderr, "fasctrack: error: %s\n", e.what());
     return exit_input;
@@ -393,4 +419,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fasctrack: error: %s\n", e.what());
     return exit_processing;
   }
+}
+
+int main(int argc, char** argv) {
+  fasctrack::cli::install_signal_handlers();
+  const int code = run_reporting_errors(argc, argv);
+  // With SIGPIPE ignored, a reader that went away (fasctrack info x | head -1)
+  // shows up here as a failed flush: an output error, not a silent success.
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  if (failed && code == exit_ok) {
+    std::fprintf(stderr, "fasctrack: error: standard output: write failed: %s\n",
+                 errno != 0 ? std::strerror(errno) : "output error");
+    return exit_output;
+  }
+  return code;
 }

@@ -140,4 +140,19 @@ std::optional<double> microvolts_per_unit(std::string_view unit) {
   }
 }
 
+std::vector<std::pair<Index, Index>> bad_annotation_spans(const std::vector<Annotation>& annotations,
+                                                          double fs, Index n_samples) {
+  std::vector<std::pair<Index, Index>> spans;
+  for (const Annotation& a : annotations) {
+    const bool bad = lower(std::string_view(a.description).substr(0, 3)) == "bad";
+    if (!bad || !std::isfinite(a.onset_s) || !std::isfinite(a.duration_s)) continue;
+    const double first = std::floor(a.onset_s * fs);
+    const double last = std::ceil((a.onset_s + std::max(a.duration_s, 0.0)) * fs) + 1.0;
+    const Index start = static_cast<Index>(std::clamp(first, 0.0, static_cast<double>(n_samples)));
+    const Index stop = static_cast<Index>(std::clamp(last, 0.0, static_cast<double>(n_samples)));
+    if (stop > start) spans.emplace_back(start, stop);
+  }
+  return spans;
+}
+
 }  // namespace fasctrack

@@ -13,6 +13,25 @@
 
 namespace fasctrack::filter {
 
+MainsMode parse_mains_mode(std::string_view text) {
+  if (text == "auto" || text == "automatic") return MainsMode::automatic;
+  if (text == "50") return MainsMode::hz50;
+  if (text == "60") return MainsMode::hz60;
+  if (text == "off" || text == "none") return MainsMode::off;
+  throw std::invalid_argument("mains: expected 'auto', '50', '60' or 'off', got '" + std::string(text) + "'");
+}
+
+std::string_view to_string(MainsMode mode) {
+  switch (mode) {
+    case MainsMode::hz50: return "50";
+    case MainsMode::hz60: return "60";
+    case MainsMode::off: return "off";
+    case MainsMode::automatic: break;
+  }
+  return "auto";
+}
+
+
 template <class T>
 ConditionResult<T> condition(SignalView<T> x, double fs, const ConditionOptions& options) {
   detail::check_fs(fs);

@@ -141,6 +141,9 @@ InputFile::InputFile(const std::string& path) : path_(path) {
     throw ReadError(path, "no such file");
   }
   if (fs::is_directory(status)) throw ReadError(path, "is a directory, not a file");
+  // Opening a FIFO would block until a writer appears, and devices have no
+  // size to check claims against (a WFDB header may name any path).
+  if (!fs::is_regular_file(status)) throw ReadError(path, "not a regular file (a device, pipe or socket)");
   file_ = std::fopen(path.c_str(), "rb");
   if (file_ == nullptr) throw ReadError(path, std::string("cannot open: ") + std::strerror(errno));
   const auto size = fs::file_size(path, ec);
@@ -205,6 +208,53 @@ std::string type_from_label(std::string_view label) {
     return prefix;
   if (prefix == "EKG") return "ECG";
   return {};
+}
+
+namespace {
+
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<std::uint64_t>::max() : r;
+}
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<std::uint64_t>::max() : r;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes == std::numeric_limits<std::uint64_t>::max()) return "more than 16 EB";
+  const char* units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1000.0 && u < 6) {
+    v /= 1000.0;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.3g %s", v, units[u]);
+  return buf;
+}
+
+}  // namespace
+
+void check_memory(const std::string& path, const ReadOptions& options, std::uint64_t channels, std::uint64_t samples,
+                  std::uint64_t bytes_per_value, std::uint64_t buffer_bytes) {
+  if (options.max_bytes == 0) return;
+  const std::uint64_t values = saturating_mul(saturating_mul(channels, samples), bytes_per_value);
+  const std::uint64_t need = saturating_add(values, buffer_bytes);
+  if (need <= options.max_bytes) return;
+  std::string detail = std::to_string(channels) + " channel(s) x " + std::to_string(samples) + " samples at " +
+                       std::to_string(bytes_per_value) + " bytes each";
+  if (buffer_bytes > 0) detail += ", plus " + human_bytes(buffer_bytes) + " of file buffers";
+  throw ReadError(path, "reading it needs " + human_bytes(need) + " of memory (" + detail +
+                            "), more than the limit max_bytes = " + std::to_string(options.max_bytes) + " (" +
+                            human_bytes(options.max_bytes) + ")");
+}
+
+std::uint64_t peak_bytes_per_value(const ReadOptions& options, SampleType default_type) {
+  // Decoded as float64; a float32 result is a second copy while it is cast.
+  return options.sample_type.value_or(default_type) == SampleType::float32 ? 12 : 8;
 }
 
 void check_options(const std::string& path, const ReadOptions& options) {

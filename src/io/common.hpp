@@ -70,6 +70,17 @@ std::vector<std::string_view> split_lines(std::string_view text);
 /// when the label has no recognised prefix.
 std::string type_from_label(std::string_view label);
 
+/// Enforces ReadOptions::max_bytes before a reader allocates: `values` output
+/// numbers held at `bytes_per_value` each at the peak (e.g. 12 while float64
+/// samples are cast to float32) plus `buffer_bytes` of file contents and
+/// decode buffers. Throws ReadError stating what was needed. Overflow-safe.
+void check_memory(const std::string& path, const ReadOptions& options, std::uint64_t channels,
+                  std::uint64_t samples, std::uint64_t bytes_per_value, std::uint64_t buffer_bytes = 0);
+
+/// Bytes per output value at the peak of a reader that decodes to float64
+/// and converts to the requested type at the end.
+std::uint64_t peak_bytes_per_value(const ReadOptions& options, SampleType default_type);
+
 /// Rejects fs <= 0, non-finite fs or scale_to_uv (std::invalid_argument).
 void check_options(const std::string& path, const ReadOptions& options);
 

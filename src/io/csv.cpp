@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 namespace fasctrack::io {
@@ -110,6 +111,11 @@ double rate_from_step(double step) {
 
 Recording read_csv(const std::string& path, const ReadOptions& options) {
   detail::check_options(path, options);
+  if (options.max_bytes > 0) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec) detail::check_memory(path, options, 0, 0, 0, size);
+  }
   std::string text = detail::read_text_file(path);
   if (text.empty()) throw ReadError(path, "empty file (0 bytes)");
   if (text.find('\0') != std::string::npos) throw UnsupportedFormatError(path, "not a text file: it holds NUL bytes");
@@ -153,8 +159,15 @@ Recording read_csv(const std::string& path, const ReadOptions& options) {
   if (rows.empty()) throw ReadError(path, "only a header row, no data rows (zero samples)");
   const std::size_t ncols = header.empty() ? split_cells(rows.front().text, delim).size() : header.size();
 
+  // The parsed numbers, the matrix and a float32 copy, plus the text held meanwhile.
+  const bool rows_are_samples = options.samples_first.value_or(true);
+  detail::check_memory(path, options, rows_are_samples ? ncols : rows.size(), rows_are_samples ? rows.size() : ncols,
+                       8 + detail::peak_bytes_per_value(options, SampleType::float64),
+                       text.size() + rows.size() * sizeof(Row));
   std::vector<double> values;
-  values.reserve(rows.size() * ncols);
+  // The column count comes from the first line; a long header must not
+  // reserve more than the rows can hold (every cell takes at least one byte).
+  values.reserve(std::min(rows.size() * ncols, text.size()));
   for (const auto& row : rows) {
     const auto cells = split_cells(row.text, delim);
     if (cells.size() != ncols)

@@ -250,11 +250,14 @@ std::vector<Tal> parse_tals(std::string_view block) {
     if (parts.size() < 2) continue;  // not a complete TAL (padding or damage)
     const auto time_parts = detail::split_on(parts[0], '\x15');
     const auto onset = detail::parse_double(time_parts[0]);
-    if (!onset || time_parts[0].empty() || (time_parts[0][0] != '+' && time_parts[0][0] != '-')) continue;
+    // from_chars also reads "nan" and "inf", which are no time.
+    if (!onset || !std::isfinite(*onset) || time_parts[0].empty() ||
+        (time_parts[0][0] != '+' && time_parts[0][0] != '-'))
+      continue;
     Tal tal;
     tal.onset = *onset;
     if (time_parts.size() > 1)
-      if (const auto d = detail::parse_double(time_parts[1])) tal.duration = *d;
+      if (const auto d = detail::parse_double(time_parts[1]); d && std::isfinite(*d)) tal.duration = *d;
     std::size_t end = parts.size();
     if (parts.back().empty()) --end;  // a complete TAL ends in \x14
     for (std::size_t i = 1; i < end; ++i) tal.texts.emplace_back(parts[i]);
@@ -332,6 +335,11 @@ std::string own_start_time(const EdfHeader& h, double first_onset, std::vector<s
     const std::string date = h.recording.substr(10, 11);
     if (date.size() == 11 && date[2] == '-' && date[6] == '-' && date.substr(3, 3) == months[mo - 1])
       if (const auto full = detail::parse_int(date.substr(7, 4)); full && *full % 100 == y % 100) y = static_cast<int>(*full);
+  }
+  if (!(std::abs(first_onset) < 1e9)) {  // ~30 years: no record starts that late; and an int64 must hold it
+    warnings.push_back("the first data record's time-keeping annotation says " + format_number(first_onset) +
+                       " s; its fraction of a second is not added to start_time");
+    first_onset = 0.0;
   }
   long long whole = static_cast<long long>(std::floor(first_onset));
   long long sub = std::llround((first_onset - static_cast<double>(whole)) * 1e7);
@@ -530,9 +538,11 @@ void read_own(detail::InputFile& file, const EdfHeader& h, const std::vector<Kep
     }
   }
   rec.samples = std::move(m);
-  const double first = onsets.empty() ? 0.0 : onsets.front();
+  // Onsets count from the first record's time-keeping annotation, unless
+  // that is no usable time (own_start_time warns about it).
+  const double first = onsets.empty() || !(std::abs(onsets.front()) < 1e9) ? 0.0 : onsets.front();
   for (auto& a : rec.annotations) a.onset_s -= first;
-  rec.start_time = own_start_time(h, first, rec.warnings);
+  rec.start_time = own_start_time(h, onsets.empty() ? 0.0 : onsets.front(), rec.warnings);
 }
 
 }  // namespace
@@ -557,6 +567,10 @@ Recording read_edf(const std::string& path, const ReadOptions& options) {
   rec.fs = static_cast<double>(h.signals[kept.front().signal].samples_per_record) / h.record_duration_s;
   detail::check_fs_option(path, options, rec.fs);
   describe_channels(h, kept, rec);
+  detail::check_memory(path, options, kept.size(),
+                       static_cast<std::uint64_t>(h.n_records) *
+                           static_cast<std::uint64_t>(h.signals[kept.front().signal].samples_per_record),
+                       detail::peak_bytes_per_value(options, SampleType::float64), h.record_bytes);
 
   bool use_own = false;
   {

@@ -274,10 +274,12 @@ Recording read_npy(const std::string& path, const ReadOptions& options) {
   // varies slowest in memory.
   const bool channel_major = two_d ? (h.fortran_order == samples_first) : true;
 
-  std::vector<unsigned char> raw(static_cast<std::size_t>(count * item));
-  file.read_at(data_start, raw.data(), raw.size());
   const SampleType file_type = kind == Kind::f8 ? SampleType::float64 : SampleType::float32;
   const SampleType out_type = options.sample_type.value_or(file_type);
+  detail::check_memory(path, options, static_cast<std::uint64_t>(channels), static_cast<std::uint64_t>(samples),
+                       out_type == SampleType::float64 ? 8 : 4, count * item);
+  std::vector<unsigned char> raw(static_cast<std::size_t>(count * item));
+  file.read_at(data_start, raw.data(), raw.size());
   if (out_type == SampleType::float64)
     rec.samples = convert<double>(raw, kind, swap, channels, samples, channel_major, options.scale_to_uv);
   else

@@ -140,7 +140,10 @@ std::string iso_start(std::string_view time, std::string_view date, std::vector<
   std::vector<double> v;
   for (const auto p : parts) {
     const auto x = detail::parse_double(p);
-    if (!x) {
+    // Each field must be a clock reading (a header may hold anything, and
+    // only in-range values convert to int safely).
+    const double limit = v.size() + 1 == parts.size() ? 61.0 : (v.size() + 3 == parts.size() ? 24.0 : 60.0);
+    if (!x || parts.size() > 3 || !(*x >= 0.0 && *x < limit)) {
       warnings.push_back("base time " + excerpt(time) + " is not HH:MM:SS; start time unknown");
       return {};
     }
@@ -164,7 +167,8 @@ std::string iso_start(std::string_view time, std::string_view date, std::vector<
   if (dot != std::string::npos && dot + 1 < sec_text.size()) out += sec_text.substr(dot);
   if (date.empty()) return out;
   int d = 0, mo = 0, y = 0;
-  if (std::sscanf(std::string(date).c_str(), "%d/%d/%d", &d, &mo, &y) != 3 || mo < 1 || mo > 12 || d < 1 || d > 31) {
+  if (std::sscanf(std::string(date).c_str(), "%d/%d/%d", &d, &mo, &y) != 3 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+      y < 0 || y > 9999) {
     warnings.push_back("base date " + excerpt(date) + " is not DD/MM/YYYY; only the time of day is kept");
     return out;
   }
@@ -272,7 +276,8 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
     }
     const auto code = detail::parse_int(spec);
     if (!code) throw bad(line.number, "format " + excerpt(t[1].text) + " is not a number");
-    const auto info = format_info(static_cast<int>(*code));
+    // Compared before narrowing: 4294967312 must not pass as format 16.
+    const auto info = *code >= 0 && *code <= 1000 ? format_info(static_cast<int>(*code)) : std::nullopt;
     if (!info)
       throw UnsupportedFormatError(hea, "line " + std::to_string(line.number) + ": WFDB format " +
                                             std::to_string(*code) + " is not supported (supported: 16, 212, 80, 24, 32, 61, 160)");
@@ -391,6 +396,21 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   }
   if (kept.empty()) throw ReadError(path, "no channels to read (no signal has a voltage unit)");
 
+  // Frames each signal file is read for: the record plus the largest skew,
+  // never more than the file holds (a skew may claim anything).
+  std::map<std::string, std::uint64_t> frames_to_read;
+  std::uint64_t largest_buffer = 0;
+  for (const auto& name : files) {
+    std::uint64_t max_skew = 0;
+    for (const auto i : members[name]) max_skew = std::max(max_skew, static_cast<std::uint64_t>(sigs[i].skew));
+    const std::uint64_t avail = data[name].frames_available;
+    const std::uint64_t want = max_skew >= avail ? avail : std::min<std::uint64_t>(avail, static_cast<std::uint64_t>(n) + max_skew);
+    frames_to_read[name] = want;
+    largest_buffer = std::max(largest_buffer, bytes_for(want * members[name].size(), sigs[members[name].front()].format));
+  }
+  detail::check_memory(path, options, kept.size(), static_cast<std::uint64_t>(n),
+                       detail::peak_bytes_per_value(options, SampleType::float64), largest_buffer);
+
   RowMatrix<double> m(static_cast<Index>(kept.size()), static_cast<Index>(n));
   std::vector<long long> row_of(sigs.size(), -1);
   for (std::size_t r = 0; r < kept.size(); ++r) row_of[kept[r]] = static_cast<long long>(r);
@@ -407,9 +427,7 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   for (const auto& name : files) {
     const auto& mem = members[name];
     const Signal& first = sigs[mem.front()];
-    long long max_skew = 0;
-    for (const auto i : mem) max_skew = std::max(max_skew, sigs[i].skew);
-    const auto frames = std::min<std::uint64_t>(data[name].frames_available, static_cast<std::uint64_t>(n + max_skew));
+    const std::uint64_t frames = frames_to_read[name];
     const std::uint64_t k = mem.size();
     std::vector<unsigned char> bytes(static_cast<std::size_t>(bytes_for(frames * k, first.format)));
     detail::InputFile f(data[name].path);
@@ -420,8 +438,9 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
       double* out = row_of[i] >= 0 ? m.row(static_cast<Index>(row_of[i])).data() : nullptr;
       const std::int64_t wrap_limit = std::int64_t{1} << (s.format.default_adcres - 1);
       std::optional<std::int64_t> prev;
+      const auto skew = static_cast<std::uint64_t>(s.skew);
       for (long long t = 0; t < n; ++t) {
-        const auto frame = static_cast<std::uint64_t>(t + s.skew);
+        const std::uint64_t frame = skew >= frames ? frames : std::min(frames, static_cast<std::uint64_t>(t) + skew);
         if (frame >= frames) {
           if (out) out[t] = std::numeric_limits<double>::quiet_NaN();
           ++invalid[i];

@@ -1472,11 +1472,21 @@ template DetectionResult detect<double>(SignalView<double>, double, const std::v
 
 DetectionResult detect(const Recording& recording, const DetectOptions& options, const ProgressCallback& progress) {
   recording.validate();
+  const auto spans = options.reject_by_annotation
+                         ? bad_annotation_spans(recording.annotations, recording.fs, recording.n_samples())
+                         : std::vector<std::pair<Index, Index>>{};
   return std::visit(
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         using S = typename M::Scalar;
-        return detect<S>(SignalView<S>(m), recording.fs, recording.channels, options, progress);
+        if (spans.empty()) return detect<S>(SignalView<S>(m), recording.fs, recording.channels, options, progress);
+        // Non-finite samples are masked by the engine (bad_signal), so a
+        // blanked copy is how annotated spans reach it.
+        M blanked = m;
+        for (const auto& [start, stop] : spans) {
+          blanked.middleCols(start, stop - start).setConstant(std::numeric_limits<S>::quiet_NaN());
+        }
+        return detect<S>(SignalView<S>(blanked), recording.fs, recording.channels, options, progress);
       },
       recording.samples);
 }

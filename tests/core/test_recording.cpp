@@ -99,3 +99,14 @@ TEST_CASE("ReadError messages start with the path", "[core]") {
   const ReadError& base = u;
   CHECK(base.problem() == "unknown extension");
 }
+
+TEST_CASE("bad_annotation_spans: BAD... in any case, every touched sample, clipped", "[core]") {
+  using fasctrack::Annotation;
+  const std::vector<Annotation> a{{1.0, 0.5, "BAD_movement"}, {2.0, 1.0, "cough"}, {-1.0, 1.5, "bad"},
+                                  {9.9, 5.0, "Bad_end"},      {3.0, NAN, "BAD_nan"}, {4.0, 0.0, "BA"}};
+  const auto spans = fasctrack::bad_annotation_spans(a, 10.0, 100);
+  REQUIRE(spans.size() == 3);
+  CHECK(spans[0] == std::pair<fasctrack::Index, fasctrack::Index>{10, 16});
+  CHECK(spans[1] == std::pair<fasctrack::Index, fasctrack::Index>{0, 6});
+  CHECK(spans[2] == std::pair<fasctrack::Index, fasctrack::Index>{99, 100});
+}

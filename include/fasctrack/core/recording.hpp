@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <utility>
 #include <vector>
 
 namespace fasctrack {
@@ -81,6 +82,12 @@ struct Recording {
   /// Index of the channel with this name; throws std::out_of_range naming it.
   Index channel_index(std::string_view name) const;
 };
+
+/// Sample spans [start, stop) of the annotations whose description starts
+/// with "BAD" (any case; MNE's convention for segments to reject), clipped to
+/// [0, n_samples). A span covers every sample its seconds touch.
+std::vector<std::pair<Index, Index>> bad_annotation_spans(const std::vector<Annotation>& annotations,
+                                                          double fs, Index n_samples);
 
 /// Makes channel names unique by appending " (2)", " (3)", ... to repeats and
 /// returns one warning per renamed channel.

@@ -7,12 +7,19 @@
 #include <fasctrack/filter/mains.hpp>
 #include <fasctrack/filter/quality.hpp>
 
+#include <string_view>
 #include <vector>
 
 namespace fasctrack::filter {
 
 /// How mains interference is handled.
 enum class MainsMode { automatic, hz50, hz60, off };
+
+/// "auto" (or "automatic"), "50", "60", "off" (or "none"); throws
+/// std::invalid_argument naming the option otherwise.
+MainsMode parse_mains_mode(std::string_view text);
+/// "auto", "50", "60" or "off".
+std::string_view to_string(MainsMode mode);
 
 struct ConditionOptions {
   /// Surface MUAP energy lies mostly in 20-500 Hz; 20 Hz removes movement and

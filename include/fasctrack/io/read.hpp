@@ -7,6 +7,7 @@
 #include <fasctrack/core/error.hpp>
 #include <fasctrack/core/recording.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,13 @@ struct ReadOptions {
   /// .npy/.csv layout: true when rows are samples and columns channels.
   /// npy default: (channels, samples); csv default: columns are channels.
   std::optional<bool> samples_first;
+  /// Memory budget in bytes for reading (the samples plus the reader's
+  /// buffers); 0 = no limit. Checked before anything large is allocated: a
+  /// file that would need more throws ReadError stating the bytes needed and
+  /// the limit. Independently of this, no reader allocates more than the
+  /// file's size can justify (a header claiming more data than the file holds
+  /// is refused as truncated).
+  std::uint64_t max_bytes = 0;
 };
 
 /// Reads any supported file. Throws ReadError / UnsupportedFormatError.

@@ -61,6 +61,10 @@ struct DetectOptions {
   double min_clean_rest_s = 60.0;     ///< less clean rest than this: summary.insufficient
   cluster::ClusterOptions clustering{};
 
+  /// detect(const Recording&) only: spans annotated "BAD..." (MNE's
+  /// convention) are masked as bad_signal, as MNE's reject_by_annotation does.
+  bool reject_by_annotation = true;
+
   /// Throws std::invalid_argument naming the first bad option.
   void validate(double fs) const;
 };
