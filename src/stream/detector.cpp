@@ -66,6 +66,10 @@ constexpr double kVoluntaryChannelFraction = 0.25;
 // amplifier (real EMG plus amplifier noise never repeats exactly for 5 ms).
 constexpr double kStuckMs = 5.0;
 constexpr double kStuckChannelFraction = 0.25;
+// The step where an amplifier enters or leaves clipping rings through the
+// band-pass (a 20 Hz high-pass settles in a few tens of ms) and looks like a
+// potential; zero-phase refinement puts that ring on both sides of the edge.
+constexpr double kClipGuardMs = 25.0;
 // A rejected candidate this many noise SDs large is an artefact worth masking
 // (a small broad one, typically ECG, is just dropped).
 constexpr double kArtefactSd = 50.0;
@@ -230,6 +234,11 @@ struct StreamingDetector<T>::Impl {
   // ---- state ----
   Index seen = 0;
   bool started = false;
+  // flush(): draining runs the blocks still short of the probe; flushing
+  // then closes everything. Kept apart so events met while draining wait
+  // for the masks that later blocks add (a rejected candidate's padding
+  // reaches back mask_padding_s), exactly as they would mid-stream.
+  bool draining = false;
   bool flushing = false;
   filter::Sos sos;
   std::optional<filter::SosFilter<double>> filt;
@@ -340,6 +349,7 @@ struct StreamingDetector<T>::Impl {
   void init_state() {
     seen = 0;
     started = false;
+    draining = false;
     flushing = false;
     filt.reset();
     mains = filter::MainsReport{};
@@ -403,6 +413,17 @@ struct StreamingDetector<T>::Impl {
   }
 
   Index slot(Index t) const { return t & (R - 1); }
+
+  // True when channel c was stuck, clipped or non-finite within the clip
+  // guard of sample t (the run is flagged only after stuck_n equal samples,
+  // so the guard reaches that much further back).
+  bool near_flagged(Index c, Index t) const {
+    const Index w = stuck_n + samples_of(kClipGuardMs, fs);
+    const Index lo = std::max<Index>({0, t - w, a_end - R}), hi = std::min(t + w, a_end - 1);
+    for (Index i = lo; i <= hi; ++i)
+      if (chan_bad_ring[static_cast<std::size_t>(slot(i) * C + c)]) return true;
+    return false;
+  }
 
   // Common-mode cancellation. On a monopolar grid the ECG, residual mains and
   // the slow part of movement reach every electrode from far away, with the
@@ -1141,11 +1162,14 @@ struct StreamingDetector<T>::Impl {
     // (many electrodes above 4 SD), so the test is for small footprints.
     const bool faint = nb.grid && n_chan < kFaintSpread && feat.amplitude_uv < kFaintSd * sd_best;
     const bool too_small = (!strong && brief) || sliver || faint || best_abs < min_peak_sd * sd_best;
+    // Nothing is measurable on an electrode at the edge of clipping (its
+    // stuck samples are reported in the channel's quality flags instead).
+    const bool clipped = near_flagged(best, sample);
     SegmentResult result;
     result.peak_abs = best_abs;
     result.broad = too_long || common_mode;
-    if (common_mode || pop || too_long || cl.truncated || too_small) {
-      if (best_p2p >= kArtefactSd * sd_best && !too_small) {
+    if (common_mode || pop || too_long || cl.truncated || too_small || clipped) {
+      if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
       }
       return result;
@@ -1310,8 +1334,8 @@ struct StreamingDetector<T>::Impl {
   }
 
   void pump() {
-    while (b_blocks < a_blocks && (a_blocks >= Pb || flushing)) run_block_b(b_blocks);
-    while (c_blocks < b_blocks && (b_blocks >= Pb || flushing)) run_block_c(c_blocks);
+    while (b_blocks < a_blocks && (a_blocks >= Pb || draining)) run_block_b(b_blocks);
+    while (c_blocks < b_blocks && (b_blocks >= Pb || draining)) run_block_c(c_blocks);
   }
 
   std::vector<Event> process(SignalView<T> x) {
@@ -1360,8 +1384,9 @@ struct StreamingDetector<T>::Impl {
       start();
     }
     if (pending_n > 0) run_block_a();
-    flushing = true;
+    draining = true;
     pump();
+    flushing = true;
     if (sub_n > 0) {
       end_sub_block(c_end, std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs)),
                     std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction *
@@ -1381,7 +1406,9 @@ struct StreamingDetector<T>::Impl {
     std::vector<Event> canonical = emitted;
     for (auto& e : canonical)
       if (e.unit >= 0) e.unit = units.canonical(e.unit);
-    r.masks = mask_list;
+    // Padding reaches past the last sample; a mask reports data only.
+    for (const Mask& m : mask_list)
+      if (m.start < seen) r.masks.push_back({m.start, std::min(m.stop, seen), m.reason});
     r.latency_samples = latency;
     r.quality = quality;
     const Index n = seen;
