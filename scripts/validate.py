@@ -51,6 +51,9 @@ CONDITIONS: List[Dict[str, Any]] = [
          n_units=8),
     dict(name="ECG + doublets + complex", group="ecg", ecg_uv=150.0, doublet_probability=0.2,
          complex_fraction=0.5),
+    dict(name="bipolar 8 ch, 2048 Hz, ECG 50 uV", group="ecg", geometry="bipolar", bipolar_channels=8, ecg_uv=50.0),
+    dict(name="bipolar 8 ch, no FPs, ECG 50 uV", group="ecg", geometry="bipolar", bipolar_channels=8, ecg_uv=50.0,
+         n_units=0),
     dict(name="voluntary bursts", group="voluntary", voluntary_bursts=3),
     dict(name="motion artefacts + pops", group="artefacts", motion_artefacts=3, electrode_pops=4),
 ]
@@ -108,18 +111,21 @@ def summarise(name: str, runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     masked_min = sum(r["masked_minutes"] for r in runs)
     in_masked = sum(r["detections_in_masked"] for r in runs)
-    return dict(condition=name, recordings=len(runs), true_events=true_events, precision=precision, recall=recall,
+    return dict(condition=name, recordings=len(runs), true_events=true_events, false_events=fp,
+                precision=precision, recall=recall,
                 f1=f1, unit_ari=float(np.mean([r["unit_ari"] for r in runs])),
                 false_per_masked_minute=(in_masked / masked_min) if masked_min > 0 else None,
                 detect_s=float(np.sum([r["detect_s"] for r in runs])), runs=runs)
 
 
 def markdown(rows: List[Dict[str, Any]]) -> str:
-    lines = ["| condition | recordings | true events | precision | recall | F1 | unit ARI | false/masked min |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| condition | recordings | true events | false events | precision | recall | F1 | unit ARI "
+             "| false/masked min |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         fpm = "-" if r["false_per_masked_minute"] is None else f"{r['false_per_masked_minute']:.2f}"
-        lines.append(f"| {r['condition']} | {r['recordings']} | {r['true_events']} | {r['precision']:.3f} | "
+        lines.append(f"| {r['condition']} | {r['recordings']} | {r['true_events']} | {r['false_events']} | "
+                     f"{r['precision']:.3f} | "
                      f"{r['recall']:.3f} | {r['f1']:.3f} | {r['unit_ari']:.3f} | {fpm} |")
     return "\n".join(lines)
 
