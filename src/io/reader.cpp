@@ -111,9 +111,11 @@ SampleMatrix RecordingReader::read(Index max_samples) {
     return std::visit([&](const auto& m) -> SampleMatrix { return m.middleCols(start, count).eval(); }, s.whole.samples);
   }
   const bool f32_decode = s.source->decoded_type == SampleType::float32;
-  // The decoded block plus the output block.
-  detail::check_memory(s.header.source, s.options, static_cast<std::uint64_t>(s.source->meta.channels.size()) + s.rows.size(),
-                       static_cast<std::uint64_t>(count), f32_decode ? 4 : 8);
+  // The block handed out, plus the decoded block it is made from.
+  const std::uint64_t decode_bytes = static_cast<std::uint64_t>(s.source->meta.channels.size()) *
+                                     static_cast<std::uint64_t>(count) * (f32_decode ? 4 : 8);
+  detail::check_memory(s.header.source, s.options, s.rows.size(), static_cast<std::uint64_t>(count),
+                       s.out_type == SampleType::float32 ? 4 : 8, decode_bytes);
   SampleMatrix out = f32_decode ? s.block<float>(start, count) : s.block<double>(start, count);
   s.pos += count;
   return out;
