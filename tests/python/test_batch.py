@@ -273,7 +273,8 @@ def test_manifest_dataset_writes_pattern_reports(tmp_path, cli, client):
     lst = tmp_path / "manifests.txt"
     lst.write_text(f"{history}\n")
     out = tmp_path / "out"
-    result = batch.run(lst, out, client=client, progress=False)
+    # Through an existing scheduler, as --scheduler ADDRESS does.
+    result = batch.run(lst, out, scheduler=client.scheduler.address, progress=False)
     assert result.exit_code == 0 and result.n_failed == 0
     table = pd.read_csv(out / "dataset.csv", keep_default_na=False)
     assert list(table.session) == ["ses-01", "ses-02", "ses-03", "ses-04"]
