@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   fasctrack::py_bind::bind_detect(m);
   fasctrack::py_bind::bind_sim(m);
   fasctrack::py_bind::bind_pattern(m);
+  fasctrack::py_bind::bind_batch(m);
 }

@@ -11,8 +11,10 @@
 #include <fasctrack/filter/condition.hpp>
 #include <fasctrack/io/read.hpp>
 #include <fasctrack/io/write.hpp>
+#include <fasctrack/stream/detect_file.hpp>
 #include <fasctrack/stream/detector.hpp>
 
+#include "batch.hpp"
 #include "classify.hpp"
 #include "report.hpp"
 #include "signals.hpp"
@@ -56,14 +58,18 @@ struct InputOptions {
                    "Refuse a file whose reading needs more than this many bytes (0 = no limit)");
   }
 
-  Recording read() const {
+  io::ReadOptions read_options() const {
     io::ReadOptions o;
     o.format = io::parse_format(format);
     if (fs != 0.0) o.fs = fs;
     o.scale_to_uv = scale_to_uv;
     o.use_sidecars = !no_sidecars;
     o.max_bytes = max_bytes;
-    Recording rec = io::read(path, o);
+    return o;
+  }
+
+  Recording read() const {
+    Recording rec = io::read(path, read_options());
     rec.validate();
     cli::throw_if_interrupted();
     return rec;
@@ -312,6 +318,7 @@ int run(int argc, char** argv) {
   detect_cmd->add_option("--units", units_out, "Units JSON (statistics and multichannel templates)");
 
   cli::ClassifyCommand classify_cmd(app);
+  cli::BatchCommand batch_cmd(app);
 
   try {
     app.parse(argc, argv);
@@ -327,6 +334,7 @@ int run(int argc, char** argv) {
   }
 
   if (classify_cmd.selected()) return classify_cmd.run();
+  if (batch_cmd.selected()) return batch_cmd.run();
   if (*info_cmd) {
     const Recording rec = info_in.read();
     const json s = rec.sample_type() == SampleType::float32 ? info<float>(rec) : info<double>(rec);
@@ -377,8 +385,13 @@ int run(int argc, char** argv) {
       std::printf("\n%s", cli::summary_text(r, rec).c_str());
     }
   } else if (*detect_cmd) {
-    const Recording rec = detect_in.read();
-    const DetectionResult r = detect(rec, detect_opts.options(), continue_unless_signalled);
+    // Streamed from the file block by block: memory stays bounded for a
+    // recording of any length, and the result equals detection on the whole
+    // recording (the engine does not depend on chunking). --max-bytes then
+    // bounds each block.
+    Recording rec;
+    const DetectionResult r = detect_file(detect_in.path, detect_in.read_options(), detect_opts.options(),
+                                          continue_unless_signalled, 0, &rec);
     cli::throw_if_interrupted();
     try {
       cli::write_text_atomically(events_out, cli::events_csv(r, rec));

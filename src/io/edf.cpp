@@ -12,6 +12,7 @@
 #include <fasctrack/io/write.hpp>
 
 #include "io/common.hpp"
+#include "io/source.hpp"
 
 #include <edflib.h>
 
@@ -445,9 +446,8 @@ std::string edflib_open_problem(int code) {
   }
 }
 
-void read_with_edflib(const std::string& path, const EdfHeader& h, edf_hdr_struct& hdr,
-                      const std::vector<Kept>& kept, Recording& rec) {
-  // EDFlib numbers the data signals without the annotation signals.
+// EDFlib numbers the data signals without the annotation signals.
+std::vector<int> edflib_signal_index(const std::string& path, const EdfHeader& h, const edf_hdr_struct& hdr) {
   std::vector<int> edflib_index(h.signals.size(), -1);
   int next = 0;
   for (std::size_t i = 0; i < h.signals.size(); ++i)
@@ -455,25 +455,10 @@ void read_with_edflib(const std::string& path, const EdfHeader& h, edf_hdr_struc
   if (next != hdr.edfsignals)
     throw ReadError(path, "EDFlib sees " + std::to_string(hdr.edfsignals) + " signals, the header declares " +
                               std::to_string(next));
+  return edflib_index;
+}
 
-  const Index n = static_cast<Index>(h.n_records * h.signals[kept.front().signal].samples_per_record);
-  RowMatrix<double> m(static_cast<Index>(kept.size()), n);
-  constexpr Index chunk = 1 << 20;
-  for (std::size_t r = 0; r < kept.size(); ++r) {
-    const int sig = edflib_index[kept[r].signal];
-    double* row = m.row(static_cast<Index>(r)).data();
-    for (Index done = 0; done < n;) {
-      const int want = static_cast<int>(std::min(chunk, n - done));
-      const int got = edfread_physical_samples(hdr.handle, sig, want, row + done);
-      if (got != want)
-        throw ReadError(path, "read error in signal '" + h.signals[kept[r].signal].label + "' at sample " +
-                                  std::to_string(done) + " (EDFlib returned " + std::to_string(got) + ")");
-      done += want;
-    }
-    if (kept[r].factor != 1.0) m.row(static_cast<Index>(r)) *= kept[r].factor;
-  }
-  rec.samples = std::move(m);
-
+void edflib_metadata(const edf_hdr_struct& hdr, Recording& rec) {
   rec.start_time = iso_time(hdr.startdate_year, hdr.startdate_month, hdr.startdate_day, hdr.starttime_hour,
                             hdr.starttime_minute, hdr.starttime_second, hdr.starttime_subsecond);
   for (long long i = 0; i < hdr.annotations_in_file; ++i) {
@@ -491,33 +476,64 @@ void read_with_edflib(const std::string& path, const EdfHeader& h, edf_hdr_struc
   }
 }
 
-void read_own(detail::InputFile& file, const EdfHeader& h, const std::vector<Kept>& kept, Recording& rec) {
+void read_with_edflib(const std::string& path, const EdfHeader& h, edf_hdr_struct& hdr,
+                      const std::vector<Kept>& kept, Recording& rec) {
+  const std::vector<int> edflib_index = edflib_signal_index(path, h, hdr);
+  const Index n = static_cast<Index>(h.n_records * h.signals[kept.front().signal].samples_per_record);
+  RowMatrix<double> m(static_cast<Index>(kept.size()), n);
+  constexpr Index chunk = 1 << 20;
+  for (std::size_t r = 0; r < kept.size(); ++r) {
+    const int sig = edflib_index[kept[r].signal];
+    double* row = m.row(static_cast<Index>(r)).data();
+    for (Index done = 0; done < n;) {
+      const int want = static_cast<int>(std::min(chunk, n - done));
+      const int got = edfread_physical_samples(hdr.handle, sig, want, row + done);
+      if (got != want)
+        throw ReadError(path, "read error in signal '" + h.signals[kept[r].signal].label + "' at sample " +
+                                  std::to_string(done) + " (EDFlib returned " + std::to_string(got) + ")");
+      done += want;
+    }
+    if (kept[r].factor != 1.0) m.row(static_cast<Index>(r)) *= kept[r].factor;
+  }
+  rec.samples = std::move(m);
+  edflib_metadata(hdr, rec);
+}
+
+// Decodes samples [from, to) of one data record (EDFlib's formula, so both
+// paths give identical numbers) into out[0 .. to-from).
+void decode_record(const EdfHeader& h, const Kept& k, const unsigned char* record, long long from, long long to,
+                   double* out) {
+  const EdfSignal& s = h.signals[k.signal];
+  const double bitvalue = (s.phys_max - s.phys_min) / static_cast<double>(s.dig_max - s.dig_min);
+  const double offset = s.phys_max / bitvalue - static_cast<double>(s.dig_max);
+  const unsigned char* p = record + s.offset_in_record;
+  for (long long i = from; i < to; ++i) {
+    std::int32_t dig = 0;
+    if (h.bdf) {
+      const auto u = static_cast<std::uint32_t>(p[3 * i]) | static_cast<std::uint32_t>(p[3 * i + 1]) << 8 |
+                     static_cast<std::uint32_t>(p[3 * i + 2]) << 16;
+      dig = static_cast<std::int32_t>(u << 8) >> 8;
+    } else {
+      dig = static_cast<std::int16_t>(static_cast<std::uint16_t>(p[2 * i] | p[2 * i + 1] << 8));
+    }
+    out[i - from] = bitvalue * (offset + static_cast<double>(dig)) * k.factor;
+  }
+}
+
+// Walks every data record: annotations and start time into rec, and the
+// samples too when decode is set (a chunked reader takes only the metadata).
+void read_own(detail::InputFile& file, const EdfHeader& h, const std::vector<Kept>& kept, Recording& rec,
+              bool decode = true) {
   const long long spr = h.signals[kept.front().signal].samples_per_record;
   const Index n = static_cast<Index>(h.n_records * spr);
-  RowMatrix<double> m(static_cast<Index>(kept.size()), n);
+  RowMatrix<double> m(decode ? static_cast<Index>(kept.size()) : 0, decode ? n : 0);
   std::vector<unsigned char> record(static_cast<std::size_t>(h.record_bytes));
   std::vector<double> onsets;
   for (long long r = 0; r < h.n_records; ++r) {
     file.read_at(h.header_bytes + static_cast<std::uint64_t>(r) * h.record_bytes, record.data(), record.size());
-    for (std::size_t k = 0; k < kept.size(); ++k) {
-      const EdfSignal& s = h.signals[kept[k].signal];
-      // EDFlib's formula, so both paths give identical numbers.
-      const double bitvalue = (s.phys_max - s.phys_min) / static_cast<double>(s.dig_max - s.dig_min);
-      const double offset = s.phys_max / bitvalue - static_cast<double>(s.dig_max);
-      const unsigned char* p = record.data() + s.offset_in_record;
-      double* out = m.row(static_cast<Index>(k)).data() + r * spr;
-      for (long long i = 0; i < spr; ++i) {
-        std::int32_t dig = 0;
-        if (h.bdf) {
-          const auto u = static_cast<std::uint32_t>(p[3 * i]) | static_cast<std::uint32_t>(p[3 * i + 1]) << 8 |
-                         static_cast<std::uint32_t>(p[3 * i + 2]) << 16;
-          dig = static_cast<std::int32_t>(u << 8) >> 8;
-        } else {
-          dig = static_cast<std::int16_t>(static_cast<std::uint16_t>(p[2 * i] | p[2 * i + 1] << 8));
-        }
-        out[i] = bitvalue * (offset + static_cast<double>(dig)) * kept[k].factor;
-      }
-    }
+    if (decode)
+      for (std::size_t k = 0; k < kept.size(); ++k)
+        decode_record(h, kept[k], record.data(), 0, spr, m.row(static_cast<Index>(k)).data() + r * spr);
     bool first_annotation_signal = true;
     for (const auto& s : h.signals) {
       if (!s.annotation) continue;
@@ -537,7 +553,7 @@ void read_own(detail::InputFile& file, const EdfHeader& h, const std::vector<Kep
       first_annotation_signal = false;
     }
   }
-  rec.samples = std::move(m);
+  if (decode) rec.samples = std::move(m);
   // Onsets count from the first record's time-keeping annotation, unless
   // that is no usable time (own_start_time warns about it).
   const double first = onsets.empty() || !(std::abs(onsets.front()) < 1e9) ? 0.0 : onsets.front();
@@ -545,28 +561,147 @@ void read_own(detail::InputFile& file, const EdfHeader& h, const std::vector<Kep
   rec.start_time = own_start_time(h, onsets.empty() ? 0.0 : onsets.front(), rec.warnings);
 }
 
-}  // namespace
-
-Recording read_edf(const std::string& path, const ReadOptions& options) {
-  detail::check_options(path, options);
-  detail::InputFile file(path);
-  EdfHeader h = parse_header(file);
-
+struct EdfPrepared {
+  EdfHeader h;
+  std::vector<Kept> kept;
   Recording rec;
+};
+
+// Header, channel choice and channel metadata: everything before the samples.
+EdfPrepared prepare(detail::InputFile& file, const std::string& path, const ReadOptions& options) {
+  EdfPrepared p;
+  p.h = parse_header(file);
+  const EdfHeader& h = p.h;
+  Recording& rec = p.rec;
   rec.source = path;
   rec.format = h.bdf ? "bdf" : "edf";
   rec.warnings = h.warnings;
   if (h.discontinuous) check_continuous(file, h, rec.warnings);
 
-  const auto kept = choose_signals(h, options, rec);
-  if (kept.empty()) {
+  p.kept = choose_signals(h, options, rec);
+  if (p.kept.empty()) {
     std::string why;
     for (const auto& w : rec.warnings) why += "; " + w;
     throw ReadError(path, "no channels to read" + (why.empty() ? std::string(" (the file holds only annotations)") : why));
   }
-  rec.fs = static_cast<double>(h.signals[kept.front().signal].samples_per_record) / h.record_duration_s;
+  rec.fs = static_cast<double>(h.signals[p.kept.front().signal].samples_per_record) / h.record_duration_s;
   detail::check_fs_option(path, options, rec.fs);
-  describe_channels(h, kept, rec);
+  describe_channels(h, p.kept, rec);
+  return p;
+}
+
+// Opens the file in EDFlib; the caller holds edflib_mutex. Returns false when
+// EDFlib refuses a file whose header passed fasctrack's own checks: it then
+// objects to something cosmetic (see the notes), and the caller decodes
+// without it (a warning says so). Any other refusal throws.
+bool open_with_edflib(const std::string& path, const EdfHeader& h, edf_hdr_struct& hdr, EdflibFile& guard,
+                      Recording& rec) {
+  const int rc = edfopen_file_readonly(path.c_str(), &hdr, EDFLIB_READ_ALL_ANNOTATIONS);
+  if (rc == 0) {
+    guard.handle = hdr.handle;
+    return true;
+  }
+  const int code = hdr.filetype;
+  if (code == EDFLIB_FILE_CONTAINS_FORMAT_ERRORS || code == EDFLIB_NUMBER_OF_SIGNALS_INVALID ||
+      code == EDFLIB_FILE_IS_DISCONTINUOUS || code == EDFLIB_FILE_READ_ERROR) {
+    std::string reasons;
+    for (const auto& note : h.notes) reasons += (reasons.empty() ? "" : "; ") + note;
+    rec.warnings.push_back("EDFlib refused the file (" + (reasons.empty() ? edflib_open_problem(code) : reasons) +
+                           "); decoded by fasctrack's own EDF/BDF reader");
+    return false;
+  }
+  throw ReadError(path, edflib_open_problem(code));
+}
+
+// Chunks of an EDF/BDF file: EDFlib's per-signal seek and read when it
+// accepted the file, otherwise whole data records decoded here.
+class EdfSource final : public detail::SampleSource {
+ public:
+  EdfSource(const std::string& path, const ReadOptions& options) : file_(path) {
+    EdfPrepared p = prepare(file_, path, options);
+    h_ = std::move(p.h);
+    kept_ = std::move(p.kept);
+    meta = std::move(p.rec);
+    spr_ = h_.signals[kept_.front().signal].samples_per_record;
+    n_samples = static_cast<Index>(h_.n_records * spr_);
+    {
+      std::lock_guard<std::mutex> lock(edflib_mutex());
+      auto hdr = std::make_unique<edf_hdr_struct>();
+      EdflibFile guard;
+      use_edflib_ = open_with_edflib(path, h_, *hdr, guard, meta);
+      if (use_edflib_) {
+        edflib_index_ = edflib_signal_index(path, h_, *hdr);
+        edflib_metadata(*hdr, meta);
+      }
+    }
+    if (!use_edflib_) read_own(file_, h_, kept_, meta, false);
+    record_.resize(static_cast<std::size_t>(h_.record_bytes));
+  }
+
+  void read(Index start, SampleMatrix& out_variant) override {
+    auto& out = std::get<RowMatrix<double>>(out_variant);
+    const Index n = out.cols();
+    if (n == 0) return;
+    if (use_edflib_) {
+      // EDFlib refuses to open a file twice, so the handle lives only as
+      // long as one block: other readers of the same file (and io::read)
+      // keep working. Without annotations, opening parses just the header.
+      std::lock_guard<std::mutex> lock(edflib_mutex());
+      auto hdr = std::make_unique<edf_hdr_struct>();
+      if (edfopen_file_readonly(file_.path().c_str(), hdr.get(), EDFLIB_DO_NOT_READ_ANNOTATIONS) != 0)
+        throw ReadError(file_.path(), "cannot reopen for reading (" + edflib_open_problem(hdr->filetype) + ")");
+      EdflibFile guard;
+      guard.handle = hdr->handle;
+      for (std::size_t r = 0; r < kept_.size(); ++r) {
+        const int sig = edflib_index_[kept_[r].signal];
+        double* row = out.row(static_cast<Index>(r)).data();
+        if (edfseek(hdr->handle, sig, static_cast<long long>(start), EDFSEEK_SET) != static_cast<long long>(start))
+          throw ReadError(file_.path(), "cannot seek to sample " + std::to_string(start) + " of signal '" +
+                                            h_.signals[kept_[r].signal].label + "'");
+        for (Index done = 0; done < n;) {
+          const int want = static_cast<int>(std::min<Index>(Index{1} << 20, n - done));
+          const int got = edfread_physical_samples(hdr->handle, sig, want, row + done);
+          if (got != want)
+            throw ReadError(file_.path(), "read error in signal '" + h_.signals[kept_[r].signal].label +
+                                              "' at sample " + std::to_string(start + done) + " (EDFlib returned " +
+                                              std::to_string(got) + ")");
+          done += want;
+        }
+        if (kept_[r].factor != 1.0) out.row(static_cast<Index>(r)) *= kept_[r].factor;
+      }
+      return;
+    }
+    const long long first = static_cast<long long>(start) / spr_;
+    const long long last = static_cast<long long>(start + n - 1) / spr_;
+    for (long long rec = first; rec <= last; ++rec) {
+      file_.read_at(h_.header_bytes + static_cast<std::uint64_t>(rec) * h_.record_bytes, record_.data(), record_.size());
+      const long long from = std::max<long long>(0, static_cast<long long>(start) - rec * spr_);
+      const long long to = std::min<long long>(spr_, static_cast<long long>(start + n) - rec * spr_);
+      for (std::size_t k = 0; k < kept_.size(); ++k)
+        decode_record(h_, kept_[k], record_.data(), from, to,
+                      out.row(static_cast<Index>(k)).data() + (rec * spr_ + from - static_cast<long long>(start)));
+    }
+  }
+
+ private:
+  detail::InputFile file_;
+  EdfHeader h_;
+  std::vector<Kept> kept_;
+  long long spr_ = 0;
+  bool use_edflib_ = false;
+  std::vector<int> edflib_index_;
+  std::vector<unsigned char> record_;
+};
+
+}  // namespace
+
+Recording read_edf(const std::string& path, const ReadOptions& options) {
+  detail::check_options(path, options);
+  detail::InputFile file(path);
+  EdfPrepared p = prepare(file, path, options);
+  const EdfHeader& h = p.h;
+  const auto& kept = p.kept;
+  Recording& rec = p.rec;
   detail::check_memory(path, options, kept.size(),
                        static_cast<std::uint64_t>(h.n_records) *
                            static_cast<std::uint64_t>(h.signals[kept.front().signal].samples_per_record),
@@ -576,29 +711,23 @@ Recording read_edf(const std::string& path, const ReadOptions& options) {
   {
     std::lock_guard<std::mutex> lock(edflib_mutex());
     auto hdr = std::make_unique<edf_hdr_struct>();
-    const int rc = edfopen_file_readonly(path.c_str(), hdr.get(), EDFLIB_READ_ALL_ANNOTATIONS);
     EdflibFile guard;
-    if (rc == 0) guard.handle = hdr->handle;
-    const int code = rc == 0 ? 0 : hdr->filetype;
-    if (rc == 0) {
-      read_with_edflib(path, h, *hdr, kept, rec);
-    } else if (code == EDFLIB_FILE_CONTAINS_FORMAT_ERRORS || code == EDFLIB_NUMBER_OF_SIGNALS_INVALID ||
-               code == EDFLIB_FILE_IS_DISCONTINUOUS || code == EDFLIB_FILE_READ_ERROR) {
-      // The header passed fasctrack's own checks, so EDFlib objects to
-      // something cosmetic (see the notes); decode without it.
-      std::string reasons;
-      for (const auto& note : h.notes) reasons += (reasons.empty() ? "" : "; ") + note;
-      rec.warnings.push_back("EDFlib refused the file (" + (reasons.empty() ? edflib_open_problem(code) : reasons) +
-                             "); decoded by fasctrack's own EDF/BDF reader");
-      use_own = true;
-    } else {
-      throw ReadError(path, edflib_open_problem(code));
-    }
+    if (open_with_edflib(path, h, *hdr, guard, rec)) read_with_edflib(path, h, *hdr, kept, rec);
+    else use_own = true;
   }
   if (use_own) read_own(file, h, kept, rec);
   detail::finish(rec, options, SampleType::float64);
-  return rec;
+  return std::move(rec);
 }
+
+namespace detail {
+
+std::unique_ptr<SampleSource> open_edf_source(const std::string& path, const ReadOptions& options) {
+  check_options(path, options);
+  return std::make_unique<EdfSource>(path, options);
+}
+
+}  // namespace detail
 
 // ---- writing -----------------------------------------------------------------
 

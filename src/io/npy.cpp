@@ -8,6 +8,7 @@
 #include <fasctrack/io/write.hpp>
 
 #include "io/common.hpp"
+#include "io/source.hpp"
 
 #include <bit>
 #include <cctype>
@@ -180,14 +181,20 @@ std::string unit_for_scale(double scale_to_uv) {
 
 }  // namespace detail
 
-Recording read_npy(const std::string& path, const ReadOptions& options) {
-  detail::check_options(path, options);
-  std::optional<double> fs = options.fs;
-  if (!fs && options.use_sidecars) fs = detail::sidecar_sampling_frequency(path);
-  if (!fs)
-    throw std::invalid_argument(path + ": fs is required for .npy files (they store no sampling rate); pass fs");
+namespace {
 
-  detail::InputFile file(path);
+struct NpyPlan {
+  Recording rec;  // no samples yet
+  Kind kind = Kind::f8;
+  bool swap = false;
+  std::uint64_t data_start = 0, count = 0, item = 8;
+  Index channels = 0, samples = 0;
+  bool channel_major = true;
+  SampleType out_type = SampleType::float64;
+};
+
+// Header, layout and channel metadata: everything before the samples.
+NpyPlan plan_npy(detail::InputFile& file, const std::string& path, const ReadOptions& options, double fs_hz) {
   if (file.size() == 0) throw ReadError(path, "empty file (0 bytes)");
   unsigned char pre[12] = {};
   const std::size_t got = file.read_some_at(0, pre, sizeof pre);
@@ -256,10 +263,11 @@ Recording read_npy(const std::string& path, const ReadOptions& options) {
                               " bytes of data, the file holds " + std::to_string(available));
   if (count == 0) throw ReadError(path, "the array " + shape_text + " holds no samples");
 
-  Recording rec;
+  NpyPlan p;
+  Recording& rec = p.rec;
   rec.source = path;
   rec.format = "npy";
-  rec.fs = *fs;
+  rec.fs = fs_hz;
   if (available > count * item)
     rec.warnings.push_back(std::to_string(available - count * item) + " bytes after the array data ignored");
 
@@ -276,6 +284,83 @@ Recording read_npy(const std::string& path, const ReadOptions& options) {
 
   const SampleType file_type = kind == Kind::f8 ? SampleType::float64 : SampleType::float32;
   const SampleType out_type = options.sample_type.value_or(file_type);
+  for (Index c = 0; c < channels; ++c) {
+    ChannelInfo ch;
+    ch.name = "ch" + std::to_string(c + 1);
+    ch.source_unit = detail::unit_for_scale(options.scale_to_uv);
+    rec.channels.push_back(std::move(ch));
+  }
+  p.kind = kind;
+  p.swap = swap;
+  p.data_start = data_start;
+  p.count = count;
+  p.item = item;
+  p.channels = channels;
+  p.samples = samples;
+  p.channel_major = channel_major;
+  p.out_type = out_type;
+  return p;
+}
+
+std::optional<double> npy_fs(const std::string& path, const ReadOptions& options) {
+  detail::check_options(path, options);
+  std::optional<double> fs = options.fs;
+  if (!fs && options.use_sidecars) fs = detail::sidecar_sampling_frequency(path);
+  if (!fs)
+    throw std::invalid_argument(path + ": fs is required for .npy files (they store no sampling rate); pass fs");
+  return fs;
+}
+
+// Chunks of a .npy array by offset reads: one contiguous run per channel when
+// channels vary slowest in the file, one block of frames otherwise.
+class NpySource final : public detail::SampleSource {
+ public:
+  NpySource(const std::string& path, const ReadOptions& options) : fs_(*npy_fs(path, options)), file_(path) {
+    p_ = plan_npy(file_, path, options, fs_);
+    meta = p_.rec;
+    n_samples = p_.samples;
+    default_type = decoded_type = p_.out_type;
+    scale_ = options.scale_to_uv;
+  }
+  void read(Index start, SampleMatrix& out) override {
+    const Index n = std::visit([](const auto& m) { return m.cols(); }, out);
+    if (n == 0) return;
+    const std::size_t item = static_cast<std::size_t>(p_.item);
+    raw_.resize(static_cast<std::size_t>(p_.channels * n) * item);
+    if (p_.channel_major) {
+      for (Index c = 0; c < p_.channels; ++c)
+        file_.read_at(p_.data_start + static_cast<std::uint64_t>(c * p_.samples + start) * item,
+                      raw_.data() + static_cast<std::size_t>(c * n) * item, static_cast<std::size_t>(n) * item);
+    } else {
+      file_.read_at(p_.data_start + static_cast<std::uint64_t>(start * p_.channels) * item, raw_.data(), raw_.size());
+    }
+    std::visit([&](auto& m) {
+      using M = std::decay_t<decltype(m)>;
+      m = convert<typename M::Scalar>(raw_, p_.kind, p_.swap, p_.channels, n, p_.channel_major, scale_);
+    }, out);
+  }
+
+ private:
+  double fs_ = 0.0;
+  detail::InputFile file_;
+  NpyPlan p_;
+  double scale_ = 1.0;
+  std::vector<unsigned char> raw_;
+};
+
+}  // namespace
+
+Recording read_npy(const std::string& path, const ReadOptions& options) {
+  const double fs = *npy_fs(path, options);
+  detail::InputFile file(path);
+  NpyPlan p = plan_npy(file, path, options, fs);
+  Recording& rec = p.rec;
+  const Kind kind = p.kind;
+  const bool swap = p.swap;
+  const std::uint64_t count = p.count, item = p.item, data_start = p.data_start;
+  const Index channels = p.channels, samples = p.samples;
+  const bool channel_major = p.channel_major;
+  const SampleType out_type = p.out_type;
   detail::check_memory(path, options, static_cast<std::uint64_t>(channels), static_cast<std::uint64_t>(samples),
                        out_type == SampleType::float64 ? 8 : 4, count * item);
   std::vector<unsigned char> raw(static_cast<std::size_t>(count * item));
@@ -286,15 +371,18 @@ Recording read_npy(const std::string& path, const ReadOptions& options) {
     rec.samples = convert<float>(raw, kind, swap, channels, samples, channel_major, options.scale_to_uv);
   raw = {};
 
-  for (Index c = 0; c < channels; ++c) {
-    ChannelInfo ch;
-    ch.name = "ch" + std::to_string(c + 1);
-    ch.source_unit = detail::unit_for_scale(options.scale_to_uv);
-    rec.channels.push_back(std::move(ch));
-  }
   detail::finish(rec, options, out_type);
-  return rec;
+  return std::move(rec);
 }
+
+namespace detail {
+
+std::unique_ptr<SampleSource> open_npy_source(const std::string& path, const ReadOptions& options) {
+  return std::make_unique<NpySource>(path, options);
+}
+
+}  // namespace detail
+
 
 template <class T>
 void write_npy(const std::string& path, SignalView<T> x) {

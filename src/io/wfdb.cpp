@@ -7,6 +7,7 @@
 #include <fasctrack/io/read.hpp>
 
 #include "io/common.hpp"
+#include "io/source.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -176,10 +177,29 @@ std::string iso_start(std::string_view time, std::string_view date, std::vector<
   return buf + out;
 }
 
-}  // namespace
+struct FileData {
+  std::string path;
+  std::uint64_t frames_available = 0;
+};
 
-Recording read_wfdb(const std::string& path, const ReadOptions& options) {
+// Everything known before the samples are decoded.
+struct WfdbPlan {
+  Recording rec;  // header warnings so far; no channels, no samples
+  std::vector<Signal> sigs;
+  std::vector<std::string> files;  // signal files in header order
+  std::map<std::string, std::vector<std::size_t>> members;
+  std::map<std::string, FileData> data;
+  long long n = 0;
+  std::vector<std::size_t> kept;
+  std::vector<double> factor;
+  std::vector<long long> row_of;  // signal -> output row, -1 when not kept
+  std::map<std::string, std::uint64_t> frames_to_read;
+  std::uint64_t largest_buffer = 0;
+};
+
+WfdbPlan plan_wfdb(const std::string& path, const ReadOptions& options) {
   detail::check_options(path, options);
+  WfdbPlan plan;
   const std::string hea = header_path_for(path);
   if (!fs::exists(hea)) {
     if (hea != path && fs::exists(path) && !fs::is_directory(path))
@@ -204,7 +224,7 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   }
   if (lines.empty()) throw ReadError(hea, "no record line (the header holds only comments)");
 
-  Recording rec;
+  Recording& rec = plan.rec;
   rec.source = path;
   rec.format = "wfdb";
 
@@ -245,7 +265,7 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   detail::check_fs_option(path, options, fs);
 
   // Signal lines: file format[xspf][:skew][+offset] [gain[(baseline)][/units]] [adcres] [adczero] [initval] [checksum] [blocksize] [description]
-  std::vector<Signal> sigs;
+  std::vector<Signal>& sigs = plan.sigs;
   for (long long i = 0; i < *nsig; ++i) {
     const Line& line = lines[static_cast<std::size_t>(i) + 1];
     const auto t = tokens(line.text);
@@ -329,18 +349,14 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
 
   // Signals sharing a file are interleaved frame by frame, in header order.
   const fs::path dir = fs::path(hea).parent_path();
-  std::vector<std::string> files;
-  std::map<std::string, std::vector<std::size_t>> members;
+  std::vector<std::string>& files = plan.files;
+  std::map<std::string, std::vector<std::size_t>>& members = plan.members;
   for (std::size_t i = 0; i < sigs.size(); ++i) {
     if (!members.count(sigs[i].file_name)) files.push_back(sigs[i].file_name);
     members[sigs[i].file_name].push_back(i);
   }
 
-  struct FileData {
-    std::string path;
-    std::uint64_t frames_available = 0;
-  };
-  std::map<std::string, FileData> data;
+  std::map<std::string, FileData>& data = plan.data;
   for (const auto& name : files) {
     const auto& m = members[name];
     const Signal& first = sigs[m.front()];
@@ -354,7 +370,7 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
     fd.frames_available = samples_in(bytes, first.format) / m.size();
     data[name] = fd;
   }
-  long long n = 0;
+  long long& n = plan.n;
   if (nsamp) {
     n = *nsamp;
     for (const auto& name : files) {
@@ -379,8 +395,9 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
   if (n == 0) throw ReadError(path, "the record holds zero samples");
 
   // Which signals to keep (voltage units unless include_non_voltage).
-  std::vector<std::size_t> kept;
-  std::vector<double> factor(sigs.size(), 1.0);
+  std::vector<std::size_t>& kept = plan.kept;
+  std::vector<double>& factor = plan.factor;
+  factor.assign(sigs.size(), 1.0);
   for (std::size_t i = 0; i < sigs.size(); ++i) {
     const std::string name = sigs[i].description.empty() ? "ch" + std::to_string(i + 1) : sigs[i].description;
     const auto f = microvolts_per_unit(sigs[i].units);
@@ -398,8 +415,8 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
 
   // Frames each signal file is read for: the record plus the largest skew,
   // never more than the file holds (a skew may claim anything).
-  std::map<std::string, std::uint64_t> frames_to_read;
-  std::uint64_t largest_buffer = 0;
+  std::map<std::string, std::uint64_t>& frames_to_read = plan.frames_to_read;
+  std::uint64_t& largest_buffer = plan.largest_buffer;
   for (const auto& name : files) {
     std::uint64_t max_skew = 0;
     for (const auto i : members[name]) max_skew = std::max(max_skew, static_cast<std::uint64_t>(sigs[i].skew));
@@ -408,91 +425,127 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
     frames_to_read[name] = want;
     largest_buffer = std::max(largest_buffer, bytes_for(want * members[name].size(), sigs[members[name].front()].format));
   }
-  detail::check_memory(path, options, kept.size(), static_cast<std::uint64_t>(n),
-                       detail::peak_bytes_per_value(options, SampleType::float64), largest_buffer);
+  plan.row_of.assign(sigs.size(), -1);
+  for (std::size_t r = 0; r < kept.size(); ++r) plan.row_of[kept[r]] = static_cast<long long>(r);
+  return plan;
+}
 
-  RowMatrix<double> m(static_cast<Index>(kept.size()), static_cast<Index>(n));
-  std::vector<long long> row_of(sigs.size(), -1);
-  for (std::size_t r = 0; r < kept.size(); ++r) row_of[kept[r]] = static_cast<long long>(r);
-  std::vector<std::int64_t> sums(sigs.size(), 0);
-  std::vector<std::int32_t> first_value(sigs.size(), 0);
-  std::vector<std::uint64_t> invalid(sigs.size(), 0);
+// What a pass over the samples learns for the warnings; kept across ranges
+// decoded in time order, so a chunked pass ends where a whole one does.
+struct WfdbScan {
+  std::vector<std::int64_t> sums;
+  std::vector<std::int32_t> first_value;
+  std::vector<std::uint64_t> invalid;
   // A sampled signal cannot move by more than half the format's storable
   // range between two samples; when it does, a value outside the range was
   // stored modulo 2^bits (PhysioNet emgdb's neuropathy record does this).
   // The reader returns what the file holds, but says so.
-  std::vector<std::uint64_t> wrap_jumps(sigs.size(), 0);
-  std::vector<long long> first_wrap(sigs.size(), -1);
+  std::vector<std::uint64_t> wrap_jumps;
+  std::vector<long long> first_wrap;
+  std::vector<std::optional<std::int64_t>> prev;
+  explicit WfdbScan(std::size_t n_signals)
+      : sums(n_signals, 0), first_value(n_signals, 0), invalid(n_signals, 0), wrap_jumps(n_signals, 0),
+        first_wrap(n_signals, -1), prev(n_signals) {}
+};
 
-  for (const auto& name : files) {
-    const auto& mem = members[name];
+// Decodes samples [t0, t1) of every kept signal into out (columns 0 ..
+// t1-t0), and/or updates scan; either may be null. Reads only the frames
+// the range needs (plus skew).
+void decode_range(const std::string& path, const WfdbPlan& plan, long long t0, long long t1, RowMatrix<double>* out,
+                  WfdbScan* scan) {
+  (void)path;
+  if (t1 <= t0) return;
+  const auto& sigs = plan.sigs;
+  std::vector<unsigned char> bytes;
+  for (const auto& name : plan.files) {
+    const auto& mem = plan.members.at(name);
     const Signal& first = sigs[mem.front()];
-    const std::uint64_t frames = frames_to_read[name];
+    const std::uint64_t frames = plan.frames_to_read.at(name);
     const std::uint64_t k = mem.size();
-    std::vector<unsigned char> bytes(static_cast<std::size_t>(bytes_for(frames * k, first.format)));
-    detail::InputFile f(data[name].path);
-    f.read_at(first.byte_offset, bytes.data(), bytes.size());
+    std::uint64_t min_skew = std::numeric_limits<std::uint64_t>::max(), max_skew = 0;
+    for (const auto i : mem) {
+      min_skew = std::min(min_skew, static_cast<std::uint64_t>(sigs[i].skew));
+      max_skew = std::max(max_skew, static_cast<std::uint64_t>(sigs[i].skew));
+    }
+    const auto clip = [&](std::uint64_t t, std::uint64_t skew) { return skew >= frames ? frames : std::min(frames, t + skew); };
+    const std::uint64_t f_lo = clip(static_cast<std::uint64_t>(t0), min_skew);
+    const std::uint64_t f_hi = std::min(frames, clip(static_cast<std::uint64_t>(t1 - 1), max_skew) + 1);
+    // Format 212 packs two samples in three bytes: start on a pair.
+    std::uint64_t s_lo = f_lo * k;
+    if (first.format.code == 212) s_lo &= ~std::uint64_t{1};
+    const std::uint64_t s_hi = std::max(f_hi * k, s_lo);
+    const std::uint64_t b_lo = bytes_for(s_lo, first.format);
+    bytes.resize(static_cast<std::size_t>(bytes_for(s_hi, first.format) - b_lo));
+    if (!bytes.empty()) {
+      detail::InputFile f(plan.data.at(name).path);
+      f.read_at(first.byte_offset + b_lo, bytes.data(), bytes.size());
+    }
     for (std::size_t j = 0; j < mem.size(); ++j) {
       const std::size_t i = mem[j];
       const Signal& s = sigs[i];
-      double* out = row_of[i] >= 0 ? m.row(static_cast<Index>(row_of[i])).data() : nullptr;
+      double* o = out && plan.row_of[i] >= 0 ? out->row(static_cast<Index>(plan.row_of[i])).data() : nullptr;
       const std::int64_t wrap_limit = std::int64_t{1} << (s.format.default_adcres - 1);
-      std::optional<std::int64_t> prev;
       const auto skew = static_cast<std::uint64_t>(s.skew);
-      for (long long t = 0; t < n; ++t) {
-        const std::uint64_t frame = skew >= frames ? frames : std::min(frames, static_cast<std::uint64_t>(t) + skew);
+      for (long long t = t0; t < t1; ++t) {
+        const std::uint64_t frame = clip(static_cast<std::uint64_t>(t), skew);
         if (frame >= frames) {
-          if (out) out[t] = std::numeric_limits<double>::quiet_NaN();
-          ++invalid[i];
+          if (o) o[t - t0] = std::numeric_limits<double>::quiet_NaN();
+          if (scan) ++scan->invalid[i];
           continue;
         }
-        const std::int32_t adu = decode(bytes.data(), frame * k + j, s.format);
-        if (t == 0) first_value[i] = adu;
-        sums[i] += adu;
-        if (adu != s.format.invalid) {
-          if (prev && std::llabs(static_cast<std::int64_t>(adu) - *prev) > wrap_limit) {
-            if (first_wrap[i] < 0) first_wrap[i] = t;
-            ++wrap_jumps[i];
+        const std::int32_t adu = decode(bytes.data(), frame * k + j - s_lo, s.format);
+        if (scan) {
+          if (t == 0) scan->first_value[i] = adu;
+          scan->sums[i] += adu;
+          if (adu != s.format.invalid) {
+            auto& prev = scan->prev[i];
+            if (prev && std::llabs(static_cast<std::int64_t>(adu) - *prev) > wrap_limit) {
+              if (scan->first_wrap[i] < 0) scan->first_wrap[i] = t;
+              ++scan->wrap_jumps[i];
+            }
+            prev = adu;
           }
-          prev = adu;
+          if (adu == s.format.invalid) ++scan->invalid[i];
         }
-        if (adu == s.format.invalid) {
-          ++invalid[i];
-          if (out) out[t] = std::numeric_limits<double>::quiet_NaN();
-        } else if (out) {
-          out[t] = (static_cast<double>(adu) - s.baseline) / s.gain * factor[i];
-        }
+        if (o) o[t - t0] = adu == s.format.invalid ? std::numeric_limits<double>::quiet_NaN()
+                                                   : (static_cast<double>(adu) - s.baseline) / s.gain * plan.factor[i];
       }
     }
   }
+}
 
+// The data-derived warnings, then the channels (whose renaming warnings follow).
+void finish_metadata(WfdbPlan& plan, const WfdbScan& scan) {
+  Recording& rec = plan.rec;
+  const auto& sigs = plan.sigs;
+  const auto& row_of = plan.row_of;
   for (std::size_t i = 0; i < sigs.size(); ++i) {
     const Signal& s = sigs[i];
     const std::string name = s.description.empty() ? "ch" + std::to_string(i + 1) : s.description;
     if (s.checksum && s.skew == 0) {
-      const auto sum16 = static_cast<std::int16_t>(static_cast<std::uint16_t>(static_cast<std::uint64_t>(sums[i]) & 0xFFFF));
+      const auto sum16 = static_cast<std::int16_t>(static_cast<std::uint16_t>(static_cast<std::uint64_t>(scan.sums[i]) & 0xFFFF));
       if (sum16 != static_cast<std::int16_t>(static_cast<std::uint16_t>(static_cast<std::uint64_t>(*s.checksum) & 0xFFFF)))
         rec.warnings.push_back("channel '" + name + "': checksum mismatch (header " + std::to_string(*s.checksum) +
                                ", data " + std::to_string(sum16) + "); the file may be damaged");
     }
-    if (s.initial_value && s.skew == 0 && *s.initial_value != first_value[i])
+    if (s.initial_value && s.skew == 0 && *s.initial_value != scan.first_value[i])
       rec.warnings.push_back("channel '" + name + "': initial value mismatch (header " + std::to_string(*s.initial_value) +
-                             ", first sample " + std::to_string(first_value[i]) + ")");
-    if (invalid[i] > 0 && row_of[i] >= 0)
-      rec.warnings.push_back("channel '" + name + "': " + std::to_string(invalid[i]) +
+                             ", first sample " + std::to_string(scan.first_value[i]) + ")");
+    if (scan.invalid[i] > 0 && row_of[i] >= 0)
+      rec.warnings.push_back("channel '" + name + "': " + std::to_string(scan.invalid[i]) +
                              " invalid samples (WFDB sentinel or missing) set to NaN");
-    if (wrap_jumps[i] > 0 && row_of[i] >= 0)
-      rec.warnings.push_back("channel '" + name + "': " + std::to_string(wrap_jumps[i]) +
+    if (scan.wrap_jumps[i] > 0 && row_of[i] >= 0)
+      rec.warnings.push_back("channel '" + name + "': " + std::to_string(scan.wrap_jumps[i]) +
                              " jumps larger than half the " + std::to_string(s.format.default_adcres) +
                              "-bit range between neighbouring samples, the first near sample " +
-                             std::to_string(first_wrap[i]) +
+                             std::to_string(scan.first_wrap[i]) +
                              ": values outside the format's range have probably wrapped around and are wrong there");
     if (!s.calibrated && row_of[i] >= 0)
       rec.warnings.push_back("channel '" + name + "': no ADC gain in the header; WFDB default of 200 adu/" + s.units +
                              " applied, values are uncalibrated");
   }
 
-  for (const auto i : kept) {
+  for (const auto i : plan.kept) {
     const Signal& s = sigs[i];
     ChannelInfo c;
     c.name = s.description.empty() ? "ch" + std::to_string(i + 1) : s.description;
@@ -503,9 +556,56 @@ Recording read_wfdb(const std::string& path, const ReadOptions& options) {
     rec.channels.push_back(std::move(c));
   }
   for (auto& w : make_channel_names_unique(rec.channels)) rec.warnings.push_back(std::move(w));
+}
+
+// Chunks of a WFDB record. The warnings need a pass over every sample
+// (checksums, wrap-around), made at open in bounded blocks.
+class WfdbSource final : public detail::SampleSource {
+ public:
+  WfdbSource(const std::string& path, const ReadOptions& options) : path_(path), plan_(plan_wfdb(path, options)) {
+    WfdbScan scan(plan_.sigs.size());
+    constexpr long long block = 1 << 16;
+    for (long long t = 0; t < plan_.n; t += block) decode_range(path_, plan_, t, std::min(plan_.n, t + block), nullptr, &scan);
+    finish_metadata(plan_, scan);
+    meta = plan_.rec;
+    n_samples = static_cast<Index>(plan_.n);
+  }
+  void read(Index start, SampleMatrix& out) override {
+    auto& m = std::get<RowMatrix<double>>(out);
+    if (m.cols() == 0) return;
+    decode_range(path_, plan_, static_cast<long long>(start), static_cast<long long>(start + m.cols()), &m, nullptr);
+  }
+
+ private:
+  std::string path_;
+  WfdbPlan plan_;
+};
+
+}  // namespace
+
+Recording read_wfdb(const std::string& path, const ReadOptions& options) {
+  WfdbPlan plan = plan_wfdb(path, options);
+  const auto& kept = plan.kept;
+  const long long n = plan.n;
+  detail::check_memory(path, options, kept.size(), static_cast<std::uint64_t>(n),
+                       detail::peak_bytes_per_value(options, SampleType::float64), plan.largest_buffer);
+
+  RowMatrix<double> m(static_cast<Index>(kept.size()), static_cast<Index>(n));
+  WfdbScan scan(plan.sigs.size());
+  decode_range(path, plan, 0, n, &m, &scan);
+  finish_metadata(plan, scan);
+  Recording& rec = plan.rec;
   rec.samples = std::move(m);
   detail::finish(rec, options, SampleType::float64);
-  return rec;
+  return std::move(rec);
 }
+
+namespace detail {
+
+std::unique_ptr<SampleSource> open_wfdb_source(const std::string& path, const ReadOptions& options) {
+  return std::make_unique<WfdbSource>(path, options);
+}
+
+}  // namespace detail
 
 }  // namespace fasctrack::io

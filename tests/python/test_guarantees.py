@@ -103,11 +103,18 @@ def test_headers_claiming_1e12_samples_fail_fast_under_a_memory_cap(cli, real_da
 
 
 def test_max_bytes_reports_what_was_needed(cli, example_path, tmp_path):
-    r = run(cli, "detect", example_path, "--out", tmp_path / "e.csv", "--max-bytes", 1_000_000)
+    r = run(cli, "info", example_path, "--max-bytes", 1_000_000)
     assert r.returncode == 3
     line = one_error_line(r.stderr, example_path, "8 channel(s) x 122880 samples", "max_bytes = 1000000")
     assert "needs 7.9 MB" in line
+    # detect streams the file in 10 s blocks: the budget bounds a block, not the recording.
+    r = run(cli, "detect", example_path, "--out", tmp_path / "e.csv", "--max-bytes", 1_000_000)
+    assert r.returncode == 3
+    one_error_line(r.stderr, example_path, "8 channel(s) x 20480 samples", "max_bytes = 1000000")
     assert not (tmp_path / "e.csv").exists()
+    r = run(cli, "detect", example_path, "--out", tmp_path / "e.csv", "--max-bytes", 4_000_000)
+    assert r.returncode == 0, r.stderr
+    assert run(cli, "info", example_path, "--max-bytes", 4_000_000).returncode == 3
     with pytest.raises(fasctrack.ReadError, match="more than the limit max_bytes = 1000000"):
         fasctrack.read(example_path, max_bytes=1_000_000)
     assert fasctrack.read(example_path, max_bytes=20_000_000).n_channels == 8
