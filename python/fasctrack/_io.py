@@ -15,7 +15,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = None,
          scale_to_uv: float = 1.0, dtype=None, channels: Optional[Sequence[str]] = None,
          include_non_voltage: bool = False, use_sidecars: bool = True,
-         samples_first: Optional[bool] = None, max_bytes: int = 0) -> Recording:
+         samples_first: Optional[bool] = None, max_bytes: int = 0,
+         progress: Optional[bool] = None) -> Recording:
     """Read a recording from EDF/EDF+/BDF/BDF+, WFDB, NumPy ``.npy`` or CSV/text.
 
     Parameters
@@ -44,6 +45,11 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
         Memory budget for reading, in bytes (0: no limit). A file that would
         need more is refused with a ``ReadError`` stating the bytes needed,
         before anything large is allocated.
+    progress : bool, optional
+        Show a tqdm progress bar while the samples are decoded: True at once,
+        False never; by default (None) for files over 64 MB, once reading has
+        taken 2 s. Such files are read in 10 s blocks (identical samples), so
+        Ctrl-C stops the read between blocks with ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -69,10 +75,45 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
     """
     if int(max_bytes) < 0:
         raise ValueError(f"max_bytes: must be 0 (no limit) or a positive number of bytes, got {max_bytes}")
-    core = _core.read(os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype,
-                      list(channels or []), bool(include_non_voltage), bool(use_sidecars), samples_first,
-                      int(max_bytes))
-    return Recording._from_core(core)
+    args = (os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype, list(channels or []),
+            bool(include_non_voltage), bool(use_sidecars), samples_first, int(max_bytes))
+    # A budget bounds the whole file, which only the one-piece reader checks.
+    if progress is False or int(max_bytes) > 0 or (progress is None and _file_size(args[0]) < _BLOCKED_BYTES):
+        return Recording._from_core(_core.read(*args))
+    return _read_in_blocks(_core.RecordingReader(*args), progress)
+
+
+# Files this large take seconds to decode: worth a progress bar and a chance to stop.
+_BLOCKED_BYTES = 64 << 20
+_BLOCK_S = 10.0
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0  # the reader names the problem
+
+
+def _read_in_blocks(reader, progress: Optional[bool]) -> Recording:
+    from ._progress import FractionProgress
+
+    head = reader.header
+    n, fs = int(reader.n_samples), float(reader.fs)
+    data = np.empty((int(reader.n_channels), n), dtype=head.data.dtype)
+    step = max(1, int(_BLOCK_S * fs))
+    with FractionProgress(n / fs, desc="read", unit="s", enabled=progress) as update:
+        at = 0
+        while at < n:
+            block = reader.read(step)
+            if block.shape[1] == 0:
+                raise _core.ReadError(f"{head.source}: ended after {at} of {n} samples")
+            data[:, at:at + block.shape[1]] = block
+            at += block.shape[1]
+            update(at / n)
+    return Recording(data=data, fs=head.fs, channels=list(head.channels), start_time=head.start_time,
+                     annotations=list(head.annotations), warnings=list(head.warnings),
+                     power_line_hz=head.power_line_hz, source=head.source, format=head.format)
 
 
 def write_npy(path: PathLike, x: np.ndarray) -> None:

@@ -262,3 +262,21 @@ def test_sidecars_from_python(tmp_path):
     (tmp_path / "sub-01_channels.tsv").write_text("label\ttype\nch1\tEMG\n")
     with pytest.raises(fasctrack.ReadError, match="no 'name' column"):
         fasctrack.read(str(tmp_path / "sub-01_emg.npy"))
+
+
+@pytest.mark.parametrize("dtype", [None, np.float32])
+def test_read_with_progress_reads_in_blocks_identically(example_path, tmp_path, capfd, dtype):
+    # progress=True reads in 10 s blocks with a bar; the samples and metadata
+    # are those of the one-piece read, for EDF+ (with sidecars) and NPY.
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.random.default_rng(3).standard_normal((3, 2048 * 25)).astype(np.float32))
+    for path, kw in ((example_path, {}), (npy, {"fs": 2048.0})):
+        whole = fasctrack.read(path, dtype=dtype, progress=False, **kw)
+        blocks = fasctrack.read(path, dtype=dtype, progress=True, **kw)
+        assert blocks.data.dtype == whole.data.dtype and blocks.data.flags.c_contiguous
+        np.testing.assert_array_equal(blocks.data, whole.data)
+        assert blocks.ch_names == whole.ch_names and blocks.fs == whole.fs
+        assert blocks.annotations == whole.annotations and blocks.warnings == whole.warnings
+        assert blocks.start_time == whole.start_time and blocks.source == whole.source
+        assert [c.marked_bad for c in blocks.channels] == [c.marked_bad for c in whole.channels]
+    assert "read" in capfd.readouterr().err  # the bar was drawn
