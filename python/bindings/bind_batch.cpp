@@ -3,6 +3,8 @@
 // outputs are byte for byte those of `fasctrack detect`.
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "progress.hpp"
+#include "read_options.hpp"
 
 #include <fasctrack/io/reader.hpp>
 #include <fasctrack/stream/detect_file.hpp>
@@ -15,47 +17,6 @@
 #include <memory>
 
 namespace fasctrack::py_bind {
-
-namespace {
-
-io::ReadOptions read_options(const std::string& format, std::optional<double> fs, double scale_to_uv,
-                             const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage,
-                             bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes) {
-  io::ReadOptions o;
-  o.format = io::parse_format(format);
-  o.fs = fs;
-  o.scale_to_uv = scale_to_uv;
-  if (!dtype.is_none()) {
-    const py::dtype dt = py::dtype::from_args(dtype);
-    if (dt.equal(py::dtype::of<float>())) o.sample_type = SampleType::float32;
-    else if (dt.equal(py::dtype::of<double>())) o.sample_type = SampleType::float64;
-    else throw std::invalid_argument("dtype: must be float32 or float64, got " + py::str(dtype).cast<std::string>());
-  }
-  o.channels = std::move(channels);
-  o.include_non_voltage = include_non_voltage;
-  o.use_sidecars = use_sidecars;
-  o.samples_first = samples_first;
-  o.max_bytes = max_bytes;
-  return o;
-}
-
-// Polls Ctrl-C (and reports progress) from the worker thread with the GIL.
-struct Progress {
-  py::object callback;
-  bool interrupted = false;
-  bool operator()(double fraction) {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) {
-      PyErr_Clear();
-      interrupted = true;
-      return false;
-    }
-    if (!callback.is_none()) callback(fraction);
-    return true;
-  }
-};
-
-}  // namespace
 
 void bind_batch(py::module_& m) {
   py::class_<io::RecordingReader>(m, "RecordingReader")
@@ -103,29 +64,21 @@ void bind_batch(py::module_& m) {
         if (!(block_s >= 0)) throw std::invalid_argument("block_s: must be >= 0 seconds (0: 10 s)");
         const auto o = read_options(format, fs, scale_to_uv, dtype, std::move(channels), include_non_voltage,
                                     use_sidecars, samples_first, max_bytes);
-        auto state = std::make_shared<Progress>(Progress{progress});
         Recording header;
         DetectionResult r;
         std::string events, summary, units;
         Index n_samples = 0;
-        try {
-          py::gil_scoped_release release;
+        with_progress(progress, [&](const ProgressCallback& cb) {
           io::RecordingReader reader(path, o);
           header = reader.header();
           n_samples = reader.n_samples();
           const Index block = block_s > 0 ? std::max<Index>(1, static_cast<Index>(std::lround(block_s * reader.fs()))) : 0;
-          r = detect(reader, options, [state](double f) { return (*state)(f); }, block);
+          r = detect(reader, options, cb, block);
           // The texts `fasctrack detect --out --summary --units` writes.
           events = cli::events_csv(r, header);
           summary = cli::summary_json(r, header).dump(2) + "\n";
           units = cli::units_json(r, header).dump(2) + "\n";
-        } catch (const Cancelled&) {
-          if (state->interrupted) {
-            PyErr_SetNone(PyExc_KeyboardInterrupt);
-            throw py::error_already_set();
-          }
-          throw;
-        }
+        });
         py::list names, muscles;
         for (const auto& c : header.channels) {
           names.append(c.name);

@@ -3,6 +3,7 @@
 // turns into pandas DataFrames, SciPy find_peaks style.
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "progress.hpp"
 
 #include <fasctrack/stream/detector.hpp>
 
@@ -130,40 +131,12 @@ py::dict result_dict(const DetectionResult& r) {
   return d;
 }
 
-// Progress goes to Python (a tqdm bar, say); Ctrl-C arrives as a pending
-// signal that we notice here, cancel the C++ work cleanly, and re-raise.
-struct PythonProgress {
-  py::object callback;
-  bool interrupted = false;
-  bool operator()(double fraction) {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) {
-      PyErr_Clear();
-      interrupted = true;
-      return false;
-    }
-    if (!callback.is_none()) callback(fraction);
-    return true;
-  }
-};
-
 template <class T>
 py::dict run_detect(const py::array& x, double fs, const std::vector<ChannelInfo>& channels,
                     const DetectOptions& options, const py::object& progress) {
   auto arg = signal_arg<T>(x, "data");
-  auto state = std::make_shared<PythonProgress>(PythonProgress{progress});
-  DetectionResult r;
-  try {
-    py::gil_scoped_release release;
-    r = detect<T>(arg.view, fs, channels, options, [state](double f) { return (*state)(f); });
-  } catch (const Cancelled&) {
-    // The GIL is held again here (the release guard unwound first).
-    if (state->interrupted) {
-      PyErr_SetNone(PyExc_KeyboardInterrupt);
-      throw py::error_already_set();
-    }
-    throw;
-  }
+  const DetectionResult r = with_progress(
+      progress, [&](const ProgressCallback& cb) { return detect<T>(arg.view, fs, channels, options, cb); });
   return result_dict(r);
 }
 

@@ -1,6 +1,7 @@
 // Readers and writers.
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "read_options.hpp"
 
 #include <fasctrack/io/read.hpp>
 #include <fasctrack/io/write.hpp>
@@ -23,6 +24,17 @@ Recording read_file(const std::string& path, const std::string& format, std::opt
                     double scale_to_uv, const py::object& dtype, std::vector<std::string> channels,
                     bool include_non_voltage, bool use_sidecars, std::optional<bool> samples_first,
                     std::uint64_t max_bytes) {
+  const io::ReadOptions options = read_options(format, fs, scale_to_uv, dtype, std::move(channels),
+                                               include_non_voltage, use_sidecars, samples_first, max_bytes);
+  py::gil_scoped_release release;
+  return io::read(path, options);
+}
+
+}  // namespace
+
+io::ReadOptions read_options(const std::string& format, std::optional<double> fs, double scale_to_uv,
+                             const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage,
+                             bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes) {
   io::ReadOptions options;
   options.format = io::parse_format(format);
   options.fs = fs;
@@ -33,11 +45,8 @@ Recording read_file(const std::string& path, const std::string& format, std::opt
   options.use_sidecars = use_sidecars;
   options.samples_first = samples_first;
   options.max_bytes = max_bytes;
-  py::gil_scoped_release release;
-  return io::read(path, options);
+  return options;
 }
-
-}  // namespace
 
 void bind_io(py::module_& m) {
   m.def("read", &read_file, py::arg("path"), py::arg("format") = "auto", py::arg("fs") = py::none(),

@@ -4,6 +4,7 @@
 // the command line and Python write the same files.
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "progress.hpp"
 
 #include <fasctrack/pattern/classify.hpp>
 #include <fasctrack/pattern/manifest.hpp>
@@ -12,43 +13,9 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
-#include <memory>
-
 namespace fasctrack::py_bind {
 
 namespace {
-
-// Ctrl-C arrives as a pending signal: noticed here, the C++ work is cancelled
-// cleanly and KeyboardInterrupt raised once the GIL is back.
-struct Progress {
-  py::object callback;
-  bool interrupted = false;
-  bool operator()(double fraction) {
-    py::gil_scoped_acquire gil;
-    if (PyErr_CheckSignals() != 0) {
-      PyErr_Clear();
-      interrupted = true;
-      return false;
-    }
-    if (!callback.is_none()) callback(fraction);
-    return true;
-  }
-};
-
-template <class F>
-auto with_progress(const py::object& callback, F&& work) {
-  auto state = std::make_shared<Progress>(Progress{callback});
-  try {
-    py::gil_scoped_release release;
-    return work([state](double f) { return (*state)(f); });
-  } catch (const Cancelled&) {
-    if (state->interrupted) {
-      PyErr_SetNone(PyExc_KeyboardInterrupt);
-      throw py::error_already_set();
-    }
-    throw;
-  }
-}
 
 py::dict session_dict(const pattern::ManifestSession& s) {
   py::dict d;
