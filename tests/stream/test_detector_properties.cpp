@@ -16,6 +16,8 @@
 #include <fasctrack/sim/simulate.hpp>
 #include <fasctrack/stream/detector.hpp>
 
+#include "stream/recordings.hpp"
+
 #include "../fuzz/stream_input.hpp"  // rebuilds a fuzz_stream input
 
 #include <algorithm>
@@ -27,31 +29,6 @@
 using namespace fasctrack;
 
 namespace {
-
-sim::Simulation grid(std::uint64_t seed, double duration_s = 12.0) {
-  sim::SimulationOptions so;
-  so.rows = 4;
-  so.columns = 4;
-  so.duration_s = duration_s;
-  so.rate_per_min = 40.0;
-  so.amplitude_min_uv = 40.0;
-  so.amplitude_max_uv = 90.0;
-  so.doublet_probability = 0.2;
-  so.seed = seed;
-  return sim::simulate(so);
-}
-
-sim::Simulation bipolar(std::uint64_t seed, double duration_s = 12.0) {
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.fs = 4096.0;
-  so.duration_s = duration_s;
-  so.rate_per_min = 40.0;
-  so.amplitude_min_uv = 40.0;
-  so.amplitude_max_uv = 90.0;
-  so.seed = seed;
-  return sim::simulate(so);
-}
 
 RowMatrix<double>& samples(Recording& r) { return std::get<RowMatrix<double>>(r.samples); }
 const RowMatrix<double>& samples(const Recording& r) { return std::get<RowMatrix<double>>(r.samples); }
@@ -109,7 +86,7 @@ std::vector<Event> stream_randomly(const RowMatrix<T>& x, const Recording& r, st
 
 // A recording with every kind of damage the detector must survive.
 Recording damaged(std::uint64_t seed) {
-  auto s = grid(seed);
+  auto s = test::small_grid(seed);
   Recording r = s.recording;
   auto& x = samples(r);
   const double fs = r.fs;
@@ -146,7 +123,7 @@ TEST_CASE("property: random chunkings of damaged input equal offline exactly", "
 
 TEST_CASE("property: reordering channels reorders event channels and nothing else", "[stream][property]") {
   for (int geometry = 0; geometry < 2; ++geometry) {
-    const auto s = geometry == 0 ? grid(61) : bipolar(62);
+    const auto s = geometry == 0 ? test::small_grid(61) : test::small_bipolar(62);
     const Recording& r = s.recording;
     const auto base = detect(r);
     REQUIRE(base.events.size() >= 3);
@@ -175,7 +152,7 @@ TEST_CASE("property: reordering channels reorders event channels and nothing els
 }
 
 TEST_CASE("property: scaling the input scales amplitudes and nothing else", "[stream][property]") {
-  const auto s = grid(71);
+  const auto s = test::small_grid(71);
   const Recording& r = s.recording;
   const auto base = detect(r);
   REQUIRE(base.events.size() >= 3);
@@ -197,7 +174,7 @@ TEST_CASE("property: scaling the input scales amplitudes and nothing else", "[st
 
 TEST_CASE("property: float32 and float64 give the same events on the same data", "[stream][property]") {
   for (int geometry = 0; geometry < 2; ++geometry) {
-    const auto s = geometry == 0 ? grid(81) : bipolar(82);
+    const auto s = geometry == 0 ? test::small_grid(81) : test::small_bipolar(82);
     const Recording& r = s.recording;
     const RowMatrix<double>& xd = samples(r);
     const RowMatrix<float> xf = xd.cast<float>();
@@ -218,7 +195,7 @@ TEST_CASE("property: float32 and float64 give the same events on the same data",
 }
 
 TEST_CASE("property: NaN/Inf runs and flat channels are flagged, excluded and contained", "[stream][property]") {
-  const auto s = grid(91, 20.0);
+  const auto s = test::small_grid(91, 20.0);
   const Recording clean = s.recording;
   const double fs = clean.fs;
   const auto ref = detect(clean);
@@ -328,7 +305,7 @@ Recording clipped_grid(const Recording& clean) {
 }  // namespace
 
 TEST_CASE("property: a clipping channel is flagged saturated", "[stream][property]") {
-  const auto s = grid(91, 20.0);
+  const auto s = test::small_grid(91, 20.0);
   const auto out = detect(clipped_grid(s.recording));
   CHECK((out.quality[13].flags & filter::quality_saturated) != 0);
 }
@@ -337,7 +314,7 @@ TEST_CASE("property: a clipping channel is flagged saturated", "[stream][propert
 // a large one-channel transient; it was once reported as a discharge
 // (132 uV, 2 samples before the end of the plateau).
 TEST_CASE("property: clipped plateaus are not reported as discharges", "[stream][property]") {
-  const auto s = grid(91, 20.0);
+  const auto s = test::small_grid(91, 20.0);
   const auto out = detect(clipped_grid(s.recording));
   const double fs = s.recording.fs;
   for (const auto& e : out.events) {

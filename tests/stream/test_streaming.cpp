@@ -6,36 +6,16 @@
 #include <fasctrack/sim/simulate.hpp>
 #include <fasctrack/stream/detector.hpp>
 
+#include "stream/recordings.hpp"
+
 #include <random>
 
 using namespace fasctrack;
 
+using test::small_bipolar;
+using test::small_grid;
+
 namespace {
-
-sim::Simulation small_grid(std::uint64_t seed, double duration_s = 12.0) {
-  sim::SimulationOptions so;
-  so.rows = 4;
-  so.columns = 4;
-  so.duration_s = duration_s;
-  so.rate_per_min = 40.0;
-  so.amplitude_min_uv = 40.0;
-  so.amplitude_max_uv = 90.0;
-  so.doublet_probability = 0.2;
-  so.seed = seed;
-  return sim::simulate(so);
-}
-
-sim::Simulation small_bipolar(std::uint64_t seed, double duration_s = 12.0) {
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.fs = 4096.0;
-  so.duration_s = duration_s;
-  so.rate_per_min = 40.0;
-  so.amplitude_min_uv = 40.0;
-  so.amplitude_max_uv = 90.0;
-  so.seed = seed;
-  return sim::simulate(so);
-}
 
 template <class T>
 RowMatrix<T> samples_as(const Recording& r) {
