@@ -40,6 +40,19 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   REQUIRE(out.good());
 }
 
+/// WFDB format 212: two 12-bit two's-complement samples in three bytes.
+inline std::string pack212(const std::vector<int>& samples) {
+  std::string out;
+  for (std::size_t i = 0; i < samples.size(); i += 2) {
+    const unsigned a = static_cast<unsigned>(samples[i]) & 0xFFF;
+    const unsigned b = i + 1 < samples.size() ? static_cast<unsigned>(samples[i + 1]) & 0xFFF : 0;
+    out += static_cast<char>(a & 0xFF);
+    out += static_cast<char>(((a >> 8) & 0x0F) | ((b >> 4) & 0xF0));
+    if (i + 1 < samples.size()) out += static_cast<char>(b & 0xFF);
+  }
+  return out;
+}
+
 inline const fasctrack::RowMatrix<double>& f64(const fasctrack::Recording& rec) {
   REQUIRE(std::holds_alternative<fasctrack::RowMatrix<double>>(rec.samples));
   return std::get<fasctrack::RowMatrix<double>>(rec.samples);

@@ -28,18 +28,6 @@ std::string le16(int v) {
   return {static_cast<char>(u & 0xFF), static_cast<char>(u >> 8)};
 }
 
-std::string pack212(const std::vector<int>& samples) {
-  std::string out;
-  for (std::size_t i = 0; i < samples.size(); i += 2) {
-    const unsigned a = static_cast<unsigned>(samples[i]) & 0xFFF;
-    const unsigned b = i + 1 < samples.size() ? static_cast<unsigned>(samples[i + 1]) & 0xFFF : 0;
-    out += static_cast<char>(a & 0xFF);
-    out += static_cast<char>(((a >> 8) & 0x0F) | ((b >> 4) & 0xF0));
-    if (i + 1 < samples.size()) out += static_cast<char>(b & 0xFF);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("WFDB emgdb records as published (CRLF headers)", "[io][wfdb]") {
@@ -121,7 +109,7 @@ TEST_CASE("WFDB synthetic formats 212, 80, 24, multi-file, sentinels", "[io][wfd
       s.push_back(-t * 7);         // signal b
     }
     s[2 * 3] = -2048;  // invalid sample in a
-    iotest::write_bytes(dir + "/r.dat", pack212(s));
+    iotest::write_bytes(dir + "/r.dat", iotest::pack212(s));
     iotest::write_bytes(dir + "/r.hea",
                         "r 2 500 5 10:11:12.5 03/04/2020\n"
                         "# a comment\n"

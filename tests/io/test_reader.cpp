@@ -98,18 +98,6 @@ std::string npy_bytes(const std::string& descr, bool fortran, const std::string&
   return out + header + data;
 }
 
-std::string pack212(const std::vector<int>& samples) {
-  std::string out;
-  for (std::size_t i = 0; i < samples.size(); i += 2) {
-    const unsigned a = static_cast<unsigned>(samples[i]) & 0xFFF;
-    const unsigned b = i + 1 < samples.size() ? static_cast<unsigned>(samples[i + 1]) & 0xFFF : 0;
-    out += static_cast<char>(a & 0xFF);
-    out += static_cast<char>(((a >> 8) & 0x0F) | ((b >> 4) & 0xF0));
-    if (i + 1 < samples.size()) out += static_cast<char>(b & 0xFF);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("RecordingReader chunks equal io::read: EDF/BDF", "[io][reader]") {
@@ -136,7 +124,7 @@ TEST_CASE("RecordingReader chunks equal io::read: WFDB", "[io][reader]") {
   std::vector<int> s;
   for (int t = 0; t < n; ++t)
     for (int c = 0; c < 3; ++c) s.push_back(t == 500 && c == 1 ? -2048 : v(rng));
-  iotest::write_bytes(dir + "/r.dat", pack212(s));
+  iotest::write_bytes(dir + "/r.dat", iotest::pack212(s));
   iotest::write_bytes(dir + "/r.hea", "r 3 1000 " + std::to_string(n) +
                                           "\n"
                                           "r.dat 212 200/mV 12 0 0 123 0 EMG a\n"
