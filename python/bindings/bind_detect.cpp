@@ -195,6 +195,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("doublet_min_ms", &DetectOptions::doublet_min_ms)
       .def_readwrite("doublet_max_ms", &DetectOptions::doublet_max_ms)
       .def_readwrite("min_clean_rest_s", &DetectOptions::min_clean_rest_s)
+      .def_readwrite("n_threads", &DetectOptions::n_threads)
       .def_property(
           "match_threshold", [](const DetectOptions& d) { return d.clustering.match_threshold; },
           [](DetectOptions& d, double v) { d.clustering.match_threshold = v; })

@@ -109,8 +109,12 @@ struct DetectCliOptions {
   std::string mains = "auto";
   double min_clean_rest_s = DetectOptions{}.min_clean_rest_s;
   bool keep_bad_annotations = false;
+  int threads = 0;
 
   void add_to(CLI::App& app) {
+    app.add_option("--threads", threads, "Threads for detection (0 = every core)")
+        ->check(CLI::Range(0, 1024))
+        ->capture_default_str();
     app.add_option("--threshold", threshold_sd, "Detection threshold in robust noise SDs")->capture_default_str();
     app.add_option("--mains", mains, "Mains notch: auto, 50, 60 or off")
         ->check(CLI::IsMember({"auto", "50", "60", "off"}))
@@ -127,6 +131,7 @@ struct DetectCliOptions {
     o.mains = filter::parse_mains_mode(mains);
     o.min_clean_rest_s = min_clean_rest_s;
     o.reject_by_annotation = !keep_bad_annotations;
+    o.n_threads = threads;
     return o;
   }
 };

@@ -30,6 +30,10 @@
 #include <fasctrack/filter/mains.hpp>
 #include <fasctrack/filter/quality.hpp>
 
+#include "core/fast_math.hpp"
+#include "core/parallel.hpp"
+#include "core/select.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -165,12 +169,6 @@ double upper_median(std::vector<double>& v) {
   return *mid;
 }
 
-void median_and_sd(std::span<const double> x, std::vector<double>& scratch, double& median, double& sd) {
-  scratch.assign(x.begin(), x.end());
-  median = upper_median(scratch);
-  for (double& v : scratch) v = std::abs(v - median);
-  sd = 1.482602218505602 * upper_median(scratch);
-}
 
 // Settling time of a filter: the impulse response's last sample above 1e-3 of
 // its peak (the notches' narrow bandwidth dominates: ~1/(pi*bw) time constant).
@@ -237,6 +235,7 @@ void DetectOptions::validate(double fs) const {
     bad_option("doublet_max_ms", "must exceed doublet_min_ms", doublet_max_ms);
   }
   non_negative("min_clean_rest_s", min_clean_rest_s);
+  if (n_threads < 0 || n_threads > 1024) bad_option("n_threads", "must be in 0..1024 (0 = automatic)", n_threads);
 }
 
 template <class T>
@@ -264,7 +263,16 @@ struct StreamingDetector<T>::Impl {
   bool draining = false;
   bool flushing = false;
   filter::Sos sos;
-  std::optional<filter::SosFilter<double>> filt;
+  // Channel ranges, one per thread: each has its own filter state and
+  // scratch, and sees exactly the per-channel arithmetic of one thread.
+  struct Part {
+    Index c0 = 0, c1 = 0;
+    std::optional<filter::SosFilter<double>> filt;
+    std::vector<double> scratch, deviations, row;
+  };
+  std::vector<Part> parts;
+  std::unique_ptr<detail::ThreadTeam> team;
+  std::vector<double> block_sd, block_med;  // per channel, the block's statistics
   filter::MainsReport mains;
   double mains_hz = 0.0;
   std::vector<filter::ChannelQuality> quality;
@@ -314,7 +322,13 @@ struct StreamingDetector<T>::Impl {
   std::vector<double> sub_sum;
   Index sub_n = 0, sub_start = 0;
   // scratch
-  std::vector<double> scratch, column, score_buf;
+  std::vector<double> scratch, deviations, column;
+  // Per-block scratch in the layout each pass reads contiguously: the rings
+  // are (C, R) with R a power of two, so walking one sample across channels
+  // strides by R doubles and every channel lands in the same cache set.
+  RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
+  std::vector<double> score_t, power_t, y_t;  // (B, C): transposed score, y^2, filtered block
+  std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
   Impl(double fs_, std::vector<ChannelInfo> ch, DetectOptions o)
@@ -368,6 +382,7 @@ struct StreamingDetector<T>::Impl {
     }
     R = next_pow2(P + 2 * H + 2 * max_len + 4 * B + samples_of(1000.0, fs));
     units = cluster::UnitTracker(C, 2 * snippet_half + 1, fs, opt.clustering);
+    make_parts(opt.n_threads > 0 ? opt.n_threads : 1);
     init_state();
   }
 
@@ -376,7 +391,9 @@ struct StreamingDetector<T>::Impl {
     started = false;
     draining = false;
     flushing = false;
-    filt.reset();
+    for (auto& part : parts) part.filt.reset();
+    block_sd.assign(static_cast<std::size_t>(C), 0.0);
+    block_med.assign(static_cast<std::size_t>(C), 0.0);
     mains = filter::MainsReport{};
     mains_hz = 0.0;
     quality.clear();
@@ -422,7 +439,12 @@ struct StreamingDetector<T>::Impl {
     sub_n = 0;
     sub_start = 0;
     column.assign(static_cast<std::size_t>(C), 0.0);
-    score_buf.assign(static_cast<std::size_t>(C), 0.0);
+    energy.setZero(C, B);
+    score_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    power_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    y_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    nonfinite_n.assign(static_cast<std::size_t>(B), 0);
+    stuck_n_at.assign(static_cast<std::size_t>(B), 0);
     hot.clear();
     hot.reserve(static_cast<std::size_t>(C));
     n_usable = std::count(usable.begin(), usable.end(), true);
@@ -439,9 +461,36 @@ struct StreamingDetector<T>::Impl {
 
   Index slot(Index t) const { return t & (R - 1); }
 
-  // True when channel c was stuck, clipped or non-finite within the clip
-  // guard of sample t (the run is flagged only after stuck_n equal samples,
-  // so the guard reaches that much further back).
+  template <class F>
+  void for_parts(F&& f) {
+    if (!team) {
+      f(parts[0]);
+      return;
+    }
+    const std::function<void(int)> task = [&](int p) { f(parts[static_cast<std::size_t>(p)]); };
+    team->run(task);
+  }
+
+  // Contiguous channel ranges, on 16-channel boundaries (the filter's lane
+  // blocks) when there are enough channels. A range gets at least 16
+  // channels: with fewer, a block's work per thread is shorter than waking
+  // a thread costs.
+  void make_parts(int n_threads) {
+    const Index n = std::max<Index>(1, std::min<Index>(n_threads, C / 16));
+    parts.assign(static_cast<std::size_t>(n), Part{});
+    for (Index p = 0; p < n; ++p) {
+      auto edge = [&](Index q) {
+        Index e = q * C / n;
+        if (C >= 16 * n && q < n) e -= e % 16;
+        return e;
+      };
+      parts[static_cast<std::size_t>(p)].c0 = edge(p);
+      parts[static_cast<std::size_t>(p)].c1 = edge(p + 1);
+    }
+    team.reset();
+    if (n > 1) team = std::make_unique<detail::ThreadTeam>(static_cast<int>(n));
+  }
+
   // Share of a waveform's energy (noise expectation removed) below ~40 Hz.
   // A surface MUAP has its energy well above that (median frequency ~80-150
   // Hz); the QRS of a far-field ECG keeps most of its energy at 10-40 Hz even
@@ -468,6 +517,9 @@ struct StreamingDetector<T>::Impl {
     return std::clamp((low - box_noise_gain * noise) / signal, 0.0, 1.0);
   }
 
+  // True when channel c was stuck, clipped or non-finite within the clip
+  // guard of sample t (the run is flagged only after stuck_n equal samples,
+  // so the guard reaches that much further back).
   bool near_flagged(Index c, Index t) const {
     const Index w = stuck_n + samples_of(kClipGuardMs, fs);
     const Index lo = std::max<Index>({0, t - w, a_end - R}), hi = std::min(t + w, a_end - 1);
@@ -490,18 +542,29 @@ struct StreamingDetector<T>::Impl {
   void cancel_common_mode(Index t0, Index n) {
     const Index min_count = std::max<Index>(4, n_usable / 2);
     cm_m.assign(static_cast<std::size_t>(n), 0.0);
-    for (Index i = 0; i < n; ++i) {
-      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C)];
-      column.clear();
+    // Each sample's median is its own: the block's samples are split
+    // between the threads (part p takes the p-th share of the samples).
+    const auto n_parts = static_cast<Index>(parts.size());
+    for_parts([&](Part& part) {
+      const Index p = &part - parts.data();
+      const Index i0 = p * n / n_parts, i1 = (p + 1) * n / n_parts;
       for (Index c = 0; c < C; ++c)
-        if (usable[static_cast<std::size_t>(c)] && !cb[c]) column.push_back(block_y(c, i));
-      if (static_cast<Index>(column.size()) < min_count) continue;
-      const auto mid = column.begin() + static_cast<std::ptrdiff_t>(column.size() / 2);
-      std::nth_element(column.begin(), mid, column.end());
-      double med = *mid;
-      if (column.size() % 2 == 0) med = 0.5 * (med + *std::max_element(column.begin(), mid));
-      cm_m[static_cast<std::size_t>(i)] = med;
-    }
+        for (Index i = i0; i < i1; ++i) y_t[static_cast<std::size_t>(i * C + c)] = block_y(c, i);
+      auto& col = part.row;
+      for (Index i = i0; i < i1; ++i) {
+        const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C)];
+        const double* yi = &y_t[static_cast<std::size_t>(i * C)];
+        col.clear();
+        for (Index c = 0; c < C; ++c)
+          if (usable[static_cast<std::size_t>(c)] && !cb[c]) col.push_back(yi[c]);
+        if (static_cast<Index>(col.size()) < min_count) continue;
+        const auto mid = col.begin() + static_cast<std::ptrdiff_t>(col.size() / 2);
+        std::nth_element(col.begin(), mid, col.end());
+        double med = *mid;
+        if (col.size() % 2 == 0) med = 0.5 * (med + *std::max_element(col.begin(), mid));
+        cm_m[static_cast<std::size_t>(i)] = med;
+      }
+    });
     for (Index i = 0; i < n; ++i) cm_ring[static_cast<std::size_t>(slot(t0 + i))] = cm_m[static_cast<std::size_t>(i)];
     double smm = 0.0;
     for (double v : cm_m) smm += v * v;
@@ -602,7 +665,7 @@ struct StreamingDetector<T>::Impl {
       sos = filter::cascade(sos, filter::mains_notches(hz, fs, no));
       mains_hz = hz;
     }
-    filt.emplace(sos, C);
+    for (auto& part : parts) part.filt.emplace(sos, part.c1 - part.c0);
     // Starting the filter in the steady state of the first sample removes the
     // step response to the electrode offset (often mV on monopolar grids),
     // which would otherwise ring through the notches for ~1 s; what remains
@@ -610,7 +673,7 @@ struct StreamingDetector<T>::Impl {
     if (n > 0) {
       Eigen::VectorXd x0(C);
       for (Index c = 0; c < C; ++c) x0(c) = std::isfinite(probe(c, 0)) ? probe(c, 0) : 0.0;
-      filt->set_steady_state(x0);
+      for (auto& part : parts) part.filt->set_steady_state(x0.segment(part.c0, part.c1 - part.c0));
     }
     const filter::Sos band = filter::butter(opt.filter_order, {opt.highpass_hz, lowpass}, filter::BandType::bandpass, fs);
     detection::add_mask(mask_list, {0, std::max(settling_samples(band, fs), samples_of(100.0, fs)), MaskReason::startup});
@@ -627,36 +690,50 @@ struct StreamingDetector<T>::Impl {
     const Index n = pending_n;
     const Index t0 = a_end;
     const Index frac_min = std::max<Index>(1, static_cast<Index>(std::ceil(kStuckChannelFraction * n_usable)));
-    for (Index i = 0; i < n; ++i) {
-      const Index t = t0 + i;
-      bool any_nonfinite = false;
-      Index n_stuck = 0;
-      char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
-      for (Index c = 0; c < C; ++c) {
-        const auto cs = static_cast<std::size_t>(c);
-        double v = pending(c, i);
+    // Channel by channel (each channel's fill and stuck state is its own),
+    // counting per sample what the whole-sample decision needs.
+    std::fill(nonfinite_n.begin(), nonfinite_n.begin() + n, 0);
+    std::fill(stuck_n_at.begin(), stuck_n_at.begin() + n, 0);
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      const bool use = usable[cs];
+      double* row = &pending(c, 0);
+      double* raw = &raw_ring(c, 0);
+      double last = last_finite[cs], prev = prev_raw[cs];
+      Index stuck = stuck_count[cs];
+      for (Index i = 0; i < n; ++i) {
+        const Index t = t0 + i;
+        double v = row[i];
         bool bad = false;
         if (!std::isfinite(v)) {
           // Hold the last finite value: unlike zero (the brief's default),
           // it does not put a step the size of the electrode offset into the
           // filters at both ends of the gap.
-          v = last_finite[cs];
+          v = last;
           bad = true;
-          if (usable[cs]) any_nonfinite = true;
-          stuck_count[cs] = 0;
+          if (use) ++nonfinite_n[static_cast<std::size_t>(i)];
+          stuck = 0;
         } else {
-          stuck_count[cs] = (v == prev_raw[cs]) ? stuck_count[cs] + 1 : 0;
-          prev_raw[cs] = v;
-          last_finite[cs] = v;
-          if (stuck_count[cs] + 1 >= stuck_n) {
+          stuck = (v == prev) ? stuck + 1 : 0;
+          prev = v;
+          last = v;
+          if (stuck + 1 >= stuck_n) {
             bad = true;
-            if (usable[cs]) ++n_stuck;
+            if (use) ++stuck_n_at[static_cast<std::size_t>(i)];
           }
         }
-        cb[c] = bad ? 1 : 0;
-        pending(c, i) = v;
-        raw_ring(c, slot(t)) = v;
+        chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)] = bad ? 1 : 0;
+        row[i] = v;
+        raw[slot(t)] = v;
       }
+      last_finite[cs] = last;
+      prev_raw[cs] = prev;
+      stuck_count[cs] = stuck;
+    }
+    for (Index i = 0; i < n; ++i) {
+      const Index t = t0 + i;
+      const bool any_nonfinite = nonfinite_n[static_cast<std::size_t>(i)] > 0;
+      const Index n_stuck = stuck_n_at[static_cast<std::size_t>(i)];
       const bool sample_bad = any_nonfinite || (n_usable > 0 && n_stuck >= frac_min);
       bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
       if (sample_bad && bad_start < 0) bad_start = t;
@@ -668,27 +745,34 @@ struct StreamingDetector<T>::Impl {
     if (bad_start >= 0) {
       detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t0 + n + pad, MaskReason::bad_signal});
     }
-    auto in = pending.leftCols(n);
-    auto out = block_y.leftCols(n);
-    filt->process(in, out);
-    if (cancel_common) cancel_common_mode(t0, n);
-    std::vector<double> sds(static_cast<std::size_t>(C));
-    for (Index c = 0; c < C; ++c) {
-      bool any_bad = false;
-      for (Index i = 0; i < n; ++i) {
-        y_ring(c, slot(t0 + i)) = block_y(c, i);
-        any_bad = any_bad || chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C + c)];
+    const auto block_stats = [&](Part& part) {
+      for (Index c = part.c0; c < part.c1; ++c) {
+        bool any_bad = false;
+        double* yr = &y_ring(c, 0);
+        for (Index i = 0; i < n; ++i) {
+          yr[slot(t0 + i)] = block_y(c, i);
+          any_bad = any_bad || chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C + c)];
+        }
+        double med = 0.0, sd = 0.0;
+        detail::median_and_mad_sd(std::span<const double>(&block_y(c, 0), static_cast<std::size_t>(n)), part.scratch,
+                                  part.deviations, med, sd);
+        // A block with filled samples says nothing about the noise: an
+        // infinite SD is ignored by the low-quantile floor.
+        block_sd[static_cast<std::size_t>(c)] = any_bad ? std::numeric_limits<double>::infinity() : sd;
+        if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
       }
-      double med = 0.0, sd = 0.0;
-      column.resize(static_cast<std::size_t>(n));
-      for (Index i = 0; i < n; ++i) column[static_cast<std::size_t>(i)] = block_y(c, i);
-      median_and_sd(column, scratch, med, sd);
-      // A block with filled samples says nothing about the noise: an
-      // infinite SD is ignored by the low-quantile floor.
-      sds[static_cast<std::size_t>(c)] = any_bad ? std::numeric_limits<double>::infinity() : sd;
-      if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
+    };
+    for_parts([&](Part& part) {
+      const Index m = part.c1 - part.c0;
+      part.filt->process(pending.block(part.c0, 0, m, n), block_y.block(part.c0, 0, m, n));
+      // The common mode needs every channel filtered first.
+      if (!cancel_common) block_stats(part);
+    });
+    if (cancel_common) {
+      cancel_common_mode(t0, n);
+      for_parts(block_stats);
     }
-    sig_floor.push(sds);
+    sig_floor.push(block_sd);
     a_end += n;
     ++a_blocks;
     pending_n = 0;
@@ -704,46 +788,62 @@ struct StreamingDetector<T>::Impl {
       const double f = sig_floor.floor(c, k);
       sigma[static_cast<std::size_t>(c)] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
-    std::vector<double> e(static_cast<std::size_t>(C));
-    for (Index t = t0; t < t1; ++t) {
-      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
-      const Index h = t % L;
-      for (Index c = 0; c < C; ++c) {
-        const auto cs = static_cast<std::size_t>(c);
+    const Index m = t1 - t0;
+    // Pass 1, channel by channel: the running 5 ms energy of each channel.
+    for_parts([&](Part& part) {
+    for (Index c = part.c0; c < part.c1; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      const bool use = usable[cs] && std::isfinite(sigma[cs]);
+      const double sg = sigma[cs];
+      const double* yr = &y_ring(c, 0);
+      double* hist = &z2_hist[static_cast<std::size_t>(c * L)];
+      double* er = &energy(c, 0);
+      double acc = esum[cs];
+      for (Index t = t0; t < t1; ++t) {
+        const char cb = chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)];
+        const Index h = t % L;
         double z2 = 0.0;
-        if (usable[cs] && !cb[c] && std::isfinite(sigma[cs])) {
-          const double z = y_ring(c, slot(t)) / sigma[cs];
+        if (use && !cb) {
+          const double z = yr[slot(t)] / sg;
           z2 = z * z;
         }
-        double& slot_v = z2_hist[static_cast<std::size_t>(c * L + h)];
-        esum[cs] += z2 - slot_v;
+        double& slot_v = hist[h];
+        acc += z2 - slot_v;
         slot_v = z2;
         if (h == L - 1) {
           // Exact re-summation once per window keeps the running sum from drifting.
-          double s = 0.0;
-          for (Index j = 0; j < L; ++j) s += z2_hist[static_cast<std::size_t>(c * L + j)];
-          esum[cs] = s;
+          double sum = 0.0;
+          for (Index j = 0; j < L; ++j) sum += hist[j];
+          acc = sum;
         }
-        e[cs] = std::max(esum[cs], 0.0) / static_cast<double>(L);
+        er[t - t0] = std::max(acc, 0.0) / static_cast<double>(L);
       }
-      for (Index c = 0; c < C; ++c) {
-        const auto& m = nb.members[static_cast<std::size_t>(c)];
-        double s = 0.0;
-        for (Index j : m) s += e[static_cast<std::size_t>(j)];
-        d_ring(c, slot(t)) = std::cbrt(s / static_cast<double>(m.size()));
+      esum[cs] = acc;
+    }
+    });
+    // Pass 2 (needs every channel's energy): the neighbourhood mean,
+    // cube-rooted, and the block's robust location and scale of it.
+    for_parts([&](Part& part) {
+      part.row.resize(static_cast<std::size_t>(m));
+      double* d = part.row.data();
+      for (Index c = part.c0; c < part.c1; ++c) {
+        const auto& mem = nb.members[static_cast<std::size_t>(c)];
+        const double count = static_cast<double>(mem.size());
+        for (Index i = 0; i < m; ++i) {
+          double sum = 0.0;
+          for (Index j : mem) sum += energy(j, i);
+          d[i] = detail::cbrt_inline(sum / count);
+        }
+        double* dr = &d_ring(c, 0);
+        for (Index i = 0; i < m; ++i) dr[slot(t0 + i)] = d[i];
+        double med = 0.0, sd = 0.0;
+        detail::median_and_mad_sd(part.row, part.scratch, part.deviations, med, sd);
+        block_med[static_cast<std::size_t>(c)] = med;
+        block_sd[static_cast<std::size_t>(c)] = sd;
       }
-    }
-    std::vector<double> meds(static_cast<std::size_t>(C)), sds(static_cast<std::size_t>(C));
-    column.resize(static_cast<std::size_t>(t1 - t0));
-    for (Index c = 0; c < C; ++c) {
-      for (Index t = t0; t < t1; ++t) column[static_cast<std::size_t>(t - t0)] = d_ring(c, slot(t));
-      double med = 0.0, sd = 0.0;
-      median_and_sd(column, scratch, med, sd);
-      meds[static_cast<std::size_t>(c)] = med;
-      sds[static_cast<std::size_t>(c)] = sd;
-    }
-    d_loc.push(meds);
-    d_scale.push(sds);
+    });
+    d_loc.push(block_med);
+    d_scale.push(block_sd);
     ++b_blocks;
   }
 
@@ -769,20 +869,34 @@ struct StreamingDetector<T>::Impl {
     const Index vol_min = std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs));
     const Index vol_channels =
         std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction * static_cast<double>(n_usable))));
+    // Scores and band power channel by channel, transposed so that the
+    // per-sample pass below reads one contiguous row.
+    for_parts([&](Part& part) {
+    for (Index c = part.c0; c < part.c1; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      const double* dr = &d_ring(c, 0);
+      const double* yr = &y_ring(c, 0);
+      for (Index t = t0; t < t1; ++t) {
+        const auto at = static_cast<std::size_t>((t - t0) * C + c);
+        const bool sample_bad = bad_ring[static_cast<std::size_t>(slot(t))] != 0;
+        double sc = 0.0;
+        if (usable[cs] && !sample_bad && !chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)])
+          sc = (dr[slot(t)] - loc[cs]) / scale[cs];
+        score_t[at] = sc;
+        const double y = yr[slot(t)];
+        power_t[at] = y * y;
+      }
+    }
+    });
     for (Index t = t0; t < t1; ++t) {
       hot.clear();
-      const bool sample_bad = bad_ring[static_cast<std::size_t>(slot(t))] != 0;
-      const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t) * C)];
+      const double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
+      const double* pw = &power_t[static_cast<std::size_t>((t - t0) * C)];
       for (Index c = 0; c < C; ++c) {
-        const auto cs = static_cast<std::size_t>(c);
-        double sc = 0.0;
-        if (usable[cs] && !sample_bad && !cb[c]) sc = (d_ring(c, slot(t)) - loc[cs]) / scale[cs];
-        score_buf[cs] = sc;
-        if (sc > opt.threshold_sd) hot.push_back(c);
-        const double y = y_ring(c, slot(t));
-        sub_sum[cs] += y * y;
+        if (sc[c] > opt.threshold_sd) hot.push_back(c);
+        sub_sum[static_cast<std::size_t>(c)] += pw[c];
       }
-      tracker->step(t, hot, score_buf, closed);
+      tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
       if (++sub_n == Bm) end_sub_block(t + 1, vol_min, vol_channels);
     }
     c_end = t1;
@@ -1534,7 +1648,9 @@ DetectionResult detect(SignalView<T> x, double fs, const std::vector<ChannelInfo
     throw std::invalid_argument("channels: " + std::to_string(channels.size()) + " entries for " +
                                 std::to_string(x.rows()) + " rows");
   }
-  StreamingDetector<T> detector(fs, channels, options);
+  DetectOptions resolved = options;
+  resolved.n_threads = detail::resolve_threads(options.n_threads);
+  StreamingDetector<T> detector(fs, channels, resolved);
   const Index n = x.cols();
   const Index step = std::max<Index>(1, static_cast<Index>(std::lround(0.5 * fs)));
   for (Index i = 0; i < n; i += step) {

@@ -105,3 +105,49 @@ TEST_CASE("readers and conditioning on several threads at once", "[io][threads]"
     CHECK(conditioned[k].rows() == serial[k].rows());
   }
 }
+
+TEST_CASE("detection results do not depend on DetectOptions::n_threads", "[stream][threads]") {
+  // An 8x8 grid (common-mode cancellation, channel ranges on 16-channel
+  // boundaries) with ECG, and a 3x3 grid (too few channels to split: one range).
+  sim::SimulationOptions grid;
+  grid.duration_s = 8.0;
+  grid.rate_per_min = 40.0;
+  grid.ecg_uv = 100.0;
+  grid.seed = 21;
+  for (const auto& s : {sim::simulate(grid), small(120)}) {
+    const auto& r = s.recording;
+    DetectOptions one;
+    one.n_threads = 1;
+    const auto expected = detect(r, one);
+    REQUIRE(!expected.events.empty());
+    for (int n : {2, 3, 5}) {
+      INFO("channels " << r.n_channels() << ", threads " << n);
+      DetectOptions o;
+      o.n_threads = n;
+      const auto got = detect(r, o);
+      CHECK(got.events == expected.events);
+      CHECK(got.masks == expected.masks);
+      CHECK(got.summary.noise_floor_uv == expected.summary.noise_floor_uv);
+      CHECK(got.units.size() == expected.units.size());
+    }
+    // A stream on three threads, fed uneven chunks, equals offline on one.
+    const auto& x = std::get<RowMatrix<double>>(r.samples);
+    DetectOptions o;
+    o.n_threads = 3;
+    StreamingDetector<double> det(r.fs, r.channels, o);
+    std::vector<Event> streamed;
+    for (Index t = 0, chunk = 1; t < x.cols(); t += chunk, chunk = chunk * 3 % 1001 + 1) {
+      auto ev = det.process(x.middleCols(t, std::min(chunk, x.cols() - t)));
+      streamed.insert(streamed.end(), ev.begin(), ev.end());
+    }
+    auto tail = det.flush();
+    streamed.insert(streamed.end(), tail.begin(), tail.end());
+    CHECK(streamed == expected.events);
+  }
+}
+
+TEST_CASE("n_threads out of range is a configuration error", "[stream][threads]") {
+  DetectOptions o;
+  o.n_threads = -1;
+  CHECK_THROWS_WITH(o.validate(2048.0), Catch::Contains("n_threads"));
+}

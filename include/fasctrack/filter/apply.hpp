@@ -14,6 +14,7 @@
 #include <fasctrack/filter/design.hpp>
 
 #include <optional>
+#include <vector>
 
 namespace fasctrack::filter {
 
@@ -52,6 +53,7 @@ class SosFilter {
   Sos sos_;
   Index n_channels_;
   State state_;
+  std::vector<double> work_;  // interleaved state and tile scratch (process() never allocates)
 };
 
 /// One-shot causal filter from zero (or given) state, as scipy.signal.sosfilt(sos, x, axis=-1).

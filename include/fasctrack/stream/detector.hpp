@@ -61,6 +61,11 @@ struct DetectOptions {
   double min_clean_rest_s = 60.0;     ///< less clean rest than this: summary.insufficient
   cluster::ClusterOptions clustering{};
 
+  /// Threads for the per-channel work (filtering, noise statistics,
+  /// energies); 0 = every core for detect() and one for a StreamingDetector
+  /// (a stream usually runs beside other work). Results do not depend on it.
+  int n_threads = 0;
+
   /// detect(const Recording&) only: spans annotated "BAD..." (MNE's
   /// convention) are masked as bad_signal, as MNE's reject_by_annotation does.
   bool reject_by_annotation = true;

@@ -1,0 +1,115 @@
+// Exact histogram selection against std::nth_element: the same element for
+// every k, on smooth, tied, constant, skewed, huge-range and non-finite data.
+
+#include <catch2/catch.hpp>
+
+#include "core/select.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+using namespace fasctrack;
+
+namespace {
+
+double nth(std::vector<double> v, std::size_t k) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+std::vector<std::vector<double>> cases() {
+  std::mt19937 gen(11);
+  std::normal_distribution<double> normal(0.0, 5.0);
+  std::exponential_distribution<double> expo(1.0);
+  std::uniform_int_distribution<int> small_int(-3, 3);
+  std::vector<std::vector<double>> out;
+  for (std::size_t n : {1u, 2u, 47u, 48u, 49u, 64u, 255u, 512u, 513u, 1000u, 4096u}) {
+    std::vector<double> a(n), b(n), c(n), d(n, 2.5), e(n), f(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      a[i] = normal(gen);
+      b[i] = expo(gen) * expo(gen) * 1e3;                   // heavy tail: most values in one bin
+      c[i] = small_int(gen);                                // many ties
+      e[i] = (i % 7 == 0 ? 1e300 : 1e-300) * normal(gen);   // range near overflow, subnormal-ish values
+      f[i] = std::ldexp(normal(gen), -1070);                // subnormals
+    }
+    for (auto* v : {&a, &b, &c, &d, &e, &f}) out.push_back(*v);
+    if (n > 3) {
+      auto g = a;
+      g[1] = std::numeric_limits<double>::infinity();
+      g[2] = -std::numeric_limits<double>::infinity();
+      out.push_back(g);
+      auto h = a;
+      h[0] = std::numeric_limits<double>::max();
+      h[1] = -std::numeric_limits<double>::max();  // the span overflows double
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("select_kth returns nth_element's element for every k", "[select]") {
+  std::vector<double> scratch;
+  for (const auto& v : cases()) {
+    const std::vector<double> before = v;
+    for (std::size_t k = 0; k < v.size(); k += std::max<std::size_t>(1, v.size() / 37)) {
+      INFO("n " << v.size() << " k " << k);
+      const double got = detail::select_kth(v, k, scratch);
+      const double want = nth(v, k);
+      CHECK(std::memcmp(&got, &want, sizeof got) == 0);
+    }
+    CHECK(v == before);  // the input is not reordered
+  }
+}
+
+TEST_CASE("median_and_mad_sd equals median and MAD by two nth_element calls", "[select]") {
+  std::vector<double> scratch, dev;
+  for (const auto& v : cases()) {
+    INFO("n " << v.size());
+    double med = 0.0, sd = 0.0;
+    detail::median_and_mad_sd(v, scratch, dev, med, sd);
+    const std::size_t k = v.size() / 2;
+    const double want_med = nth(v, k);
+    std::vector<double> d(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) d[i] = std::abs(v[i] - want_med);
+    const double want_sd = 1.482602218505602 * nth(d, k);
+    CHECK(med == want_med);
+    CHECK((sd == want_sd || (std::isnan(sd) && std::isnan(want_sd))));
+  }
+}
+
+#include "core/fast_math.hpp"
+
+TEST_CASE("cbrt_inline is within an ulp of the exact cube root", "[select]") {
+  std::mt19937_64 gen(17);
+  std::uniform_real_distribution<double> decade(-300.0, 300.0);
+  std::vector<double> xs = {1.0, 8.0, 27.0, 0.125, std::numeric_limits<double>::min(), std::numeric_limits<double>::max()};
+  for (int i = 0; i < 200000; ++i) xs.push_back((i % 2 ? 1.0 : -1.0) * std::pow(10.0, decade(gen)));
+  for (int i = 0; i < 200000; ++i) xs.push_back(std::ldexp(static_cast<double>(gen() >> 11), -53 - i % 12));
+  // The reference: the long-double root where long double is wider (x86),
+  // else the C library's, which is itself only within a few ulps.
+  constexpr bool wide = std::numeric_limits<long double>::digits > std::numeric_limits<double>::digits;
+  const double allowed_ulps = wide ? 1.0 : 4.0;
+  double worst = 0.0;
+  for (double x : xs) {
+    const long double want = wide ? std::cbrt(static_cast<long double>(x)) : std::cbrt(x);
+    const double w = static_cast<double>(want);
+    const double ulp = std::nextafter(std::abs(w), std::numeric_limits<double>::infinity()) - std::abs(w);
+    worst = std::max(worst, static_cast<double>(std::abs(static_cast<long double>(detail::cbrt_inline(x)) - want) / ulp));
+  }
+  CHECK(worst <= allowed_ulps);
+  // Exact cubes come out exact (the energy of a constant is such a cube).
+  for (double r : {1.0, 2.0, 3.0, 0.5, 10.0, 1e5}) CHECK(detail::cbrt_inline(r * r * r) == r);
+  // The special values the library handles.
+  CHECK(detail::cbrt_inline(0.0) == 0.0);
+  CHECK(std::signbit(detail::cbrt_inline(-0.0)));
+  CHECK(detail::cbrt_inline(1e-320) == std::cbrt(1e-320));
+  CHECK(std::isinf(detail::cbrt_inline(std::numeric_limits<double>::infinity())));
+  CHECK(std::isnan(detail::cbrt_inline(std::numeric_limits<double>::quiet_NaN())));
+  CHECK(detail::cbrt_inline(-27.0) == -3.0);
+}
