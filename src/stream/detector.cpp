@@ -37,10 +37,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numbers>
-#include <span>
+#include <map>
 #include <memory>
+#include <numbers>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -131,6 +132,17 @@ constexpr double kStrongRepeat = 0.9;
 // A much smaller candidate within merge_ms of a connected larger one is a
 // tail of the larger potential, not a discharge of its own.
 constexpr double kTailRatio = 0.3;
+// Time-locked late components (see time_locked()): the same lag within
+// kLockedTolMs, seen kLockedRepeats times before among the last
+// kLockedHistory lags between the same two channels.
+constexpr double kLockedTolMs = 0.5;
+constexpr long kLockedRepeats = 2;
+constexpr std::size_t kLockedHistory = 16;
+// Up to kPartRatio of the larger, the smaller candidate must also not repeat
+// its waveform (correlation below kPartRepeat; doublets measure 0.65-0.9,
+// parts of one potential -0.4-0.25 on simulated grids).
+constexpr double kPartRatio = 0.65;
+constexpr double kPartRepeat = 0.5;
 constexpr double kMaxPeakWidthMs = 6.0;
 // After a contraction the recruited units slow down and drop out over ~0.5-1.5 s
 // (derecruitment), too sparse for the RMS test but still voluntary firing:
@@ -312,6 +324,10 @@ struct StreamingDetector<T>::Impl {
   std::vector<Candidate> candidates;
   std::vector<Candidate> assigned;
   std::vector<std::pair<Index, int>> recent;  // (sample, unit) of assigned discharges
+  // Lags seen from a discharge on one channel to a later candidate on
+  // another (or the same), for time-locked components.
+  std::map<std::pair<Index, Index>, std::vector<Index>> pair_lags;
+  std::vector<std::pair<Index, Index>> recent_at;  // (sample, channel) of the last merge_ms of discharges
   std::vector<std::vector<Index>> unit_times;
   std::vector<Mask> mask_list;
   cluster::UnitTracker units;
@@ -428,6 +444,8 @@ struct StreamingDetector<T>::Impl {
     candidates.clear();
     assigned.clear();
     recent.clear();
+    pair_lags.clear();
+    recent_at.clear();
     unit_times.clear();
     mask_list.clear();
     units.reset();
@@ -1384,6 +1402,34 @@ struct StreamingDetector<T>::Impl {
     return false;
   }
 
+  // Normalised correlation of two candidates' multi-channel snippets (each
+  // centred on its own peak), best over +-1 ms: near 1 when the same unit
+  // fired twice, lower when the later peak is another part of the same
+  // potential (its snippet then holds a shifted copy of the same data).
+  double repeat_similarity(const Candidate& x, const Candidate& y) const {
+    const Index w = x.snippet.cols();
+    const Index lag = std::max<Index>(1, samples_of(1.0, fs));
+    // Only the part of each snippet that is its own: within half the
+    // interval of its centre, and no wider than a MUAP's main phases.
+    const Index dt = y.event.sample - x.event.sample;
+    const Index half = std::clamp<Index>(std::min(dt / 2, samples_of(kRepeatHalfMs, fs)), 2, snippet_half);
+    double best = -1.0;
+    for (Index d = -lag; d <= lag; ++d) {
+      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+      for (Index c = 0; c < C; ++c) {
+        if (!usable[static_cast<std::size_t>(c)]) continue;
+        for (Index j = std::max<Index>(snippet_half - half, -d); j <= std::min(snippet_half + half, w - 1 - d); ++j) {
+          const double a = x.snippet(c, j), b = y.snippet(c, j + d);
+          sxy += a * b;
+          sxx += a * a;
+          syy += b * b;
+        }
+      }
+      if (sxx > 0.0 && syy > 0.0) best = std::max(best, sxy / std::sqrt(sxx * syy));
+    }
+    return best;
+  }
+
   void insert_candidate(Candidate cand) {
     const auto pos = std::upper_bound(candidates.begin(), candidates.end(), cand.event.sample,
                                       [](Index s, const Candidate& c) { return s < c.event.sample; });
@@ -1399,7 +1445,12 @@ struct StreamingDetector<T>::Impl {
         const Index dt = y.event.sample - x.event.sample;
         const double small = std::min(x.event.amplitude_uv, y.event.amplitude_uv);
         const double large = std::max(x.event.amplitude_uv, y.event.amplitude_uv);
-        const bool tail = dt <= merge && small < kTailRatio * large;
+        // Within merge_ms a clearly smaller candidate that is not the same
+        // waveform again (a doublet repeats the unit's potential at a
+        // similar size) is another part of the larger one's potential: a
+        // late component spreading over the grid, or an early one.
+        const bool tail = dt <= merge && (small < kTailRatio * large ||
+                                          (small < kPartRatio * large && repeat_similarity(x, y) < kPartRepeat));
         if ((dt < refractory || tail) && connected(x, y)) {
           const bool keep_x = x.event.amplitude_uv >= y.event.amplitude_uv;
           Candidate& keep = keep_x ? x : y;
@@ -1428,6 +1479,37 @@ struct StreamingDetector<T>::Impl {
     return false;
   }
 
+  // A candidate that follows an earlier discharge, from the same channel to
+  // the same channel, at the same lag (+-kLockedTolMs) as kLockedRepeats
+  // earlier times is a late component of that discharge's potential, not a
+  // discharge. Fasciculations fire at random, so neither a second unit nor a
+  // doublet interval repeats to a fraction of a millisecond; the
+  // desynchronised fibre groups of a reinnervated (complex) unit do,
+  // discharge after discharge. Keyed by channels, not unit labels: the
+  // snippets of a potential and its late component overlap, which is what
+  // makes their labels unstable. The first occurrences are already reported
+  // when the pattern becomes evident (the rule is causal, so the stream and
+  // the offline call agree).
+  bool time_locked(const Event& ev) {
+    const Index tol = std::max<Index>(1, samples_of(kLockedTolMs, fs));
+    bool locked = false;
+    for (auto it = recent_at.rbegin(); it != recent_at.rend(); ++it) {
+      const Index lag = ev.sample - it->first;
+      if (lag > merge) break;
+      if (lag < refractory) continue;
+      auto& lags = pair_lags[{it->second, ev.channel}];
+      const auto matches = std::count_if(lags.begin(), lags.end(), [&](Index l) { return std::abs(l - lag) <= tol; });
+      if (matches >= kLockedRepeats) locked = true;
+      lags.push_back(lag);
+      if (lags.size() > kLockedHistory) lags.erase(lags.begin());
+    }
+    if (!locked) {
+      recent_at.emplace_back(ev.sample, ev.channel);
+      while (!recent_at.empty() && recent_at.front().first < ev.sample - merge) recent_at.erase(recent_at.begin());
+    }
+    return locked;
+  }
+
   void assign_ready(Index hz) {
     std::size_t i = 0;
     for (; i < candidates.size() && candidates[i].event.sample < hz; ++i) {
@@ -1435,6 +1517,7 @@ struct StreamingDetector<T>::Impl {
       // Discharges during contractions are labelled too (and dropped at
       // finalisation): tonic runs then continue across the mask edges.
       if (masked_by(cand.event.sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact})) continue;
+      if (time_locked(cand.event)) continue;
       const int unit = units.assign(cand.snippet, cand.noise_sd);
       cand.event.unit = unit;
       if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
