@@ -269,6 +269,7 @@ struct StreamingDetector<T>::Impl {
     Index c0 = 0, c1 = 0;
     std::optional<filter::SosFilter<double>> filt;
     std::vector<double> scratch, deviations, row;
+    std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
@@ -283,6 +284,8 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<double>> cm_sym;
   std::vector<double> cm_smm;
   std::vector<double> cm_m, cm_beta, cm_ring;
+  std::vector<Index> cm_chans;   // usable channels, for the per-sample median
+  detail::MedianNetwork cm_net;  // median of cm_chans.size() values
   // Far-field transients waiting for their waveform, and the shapes of the
   // ones seen so far (a heartbeat repeats; a movement does not).
   std::vector<Index> ff_pending;
@@ -327,7 +330,7 @@ struct StreamingDetector<T>::Impl {
   // are (C, R) with R a power of two, so walking one sample across channels
   // strides by R doubles and every channel lands in the same cache set.
   RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
-  std::vector<double> score_t, power_t, y_t;  // (B, C): transposed score, y^2, filtered block
+  std::vector<double> score_t, power_t;  // (B, C): transposed score and y^2
   std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
@@ -442,7 +445,6 @@ struct StreamingDetector<T>::Impl {
     energy.setZero(C, B);
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
     power_t.assign(static_cast<std::size_t>(B * C), 0.0);
-    y_t.assign(static_cast<std::size_t>(B * C), 0.0);
     nonfinite_n.assign(static_cast<std::size_t>(B), 0);
     stuck_n_at.assign(static_cast<std::size_t>(B), 0);
     hot.clear();
@@ -542,28 +544,69 @@ struct StreamingDetector<T>::Impl {
   void cancel_common_mode(Index t0, Index n) {
     const Index min_count = std::max<Index>(4, n_usable / 2);
     cm_m.assign(static_cast<std::size_t>(n), 0.0);
+    // The usable channels, and a median network for that many values (the
+    // set only changes when start() decides it).
+    cm_chans.clear();
+    for (Index c = 0; c < C; ++c)
+      if (usable[static_cast<std::size_t>(c)]) cm_chans.push_back(c);
+    const std::size_t n_chans = cm_chans.size();
+    const bool use_net = n_chans >= 1 && n_chans <= detail::MedianNetwork::kMaxValues &&
+                         static_cast<Index>(n_chans) >= min_count;
+    if (use_net && cm_net.values() != n_chans) cm_net = detail::MedianNetwork(n_chans);
+    constexpr Index W = static_cast<Index>(detail::MedianNetwork::kLanes);
     // Each sample's median is its own: the block's samples are split
     // between the threads (part p takes the p-th share of the samples).
     const auto n_parts = static_cast<Index>(parts.size());
     for_parts([&](Part& part) {
       const Index p = &part - parts.data();
       const Index i0 = p * n / n_parts, i1 = (p + 1) * n / n_parts;
-      for (Index c = 0; c < C; ++c)
-        for (Index i = i0; i < i1; ++i) y_t[static_cast<std::size_t>(i * C + c)] = block_y(c, i);
       auto& col = part.row;
-      for (Index i = i0; i < i1; ++i) {
+      // One sample the slow way: any set of channels, any values.
+      const auto one = [&](Index i) {
         const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C)];
-        const double* yi = &y_t[static_cast<std::size_t>(i * C)];
         col.clear();
         for (Index c = 0; c < C; ++c)
-          if (usable[static_cast<std::size_t>(c)] && !cb[c]) col.push_back(yi[c]);
-        if (static_cast<Index>(col.size()) < min_count) continue;
+          if (usable[static_cast<std::size_t>(c)] && !cb[c]) col.push_back(block_y(c, i));
+        if (static_cast<Index>(col.size()) < min_count) return;
         const auto mid = col.begin() + static_cast<std::ptrdiff_t>(col.size() / 2);
         std::nth_element(col.begin(), mid, col.end());
         double med = *mid;
         if (col.size() % 2 == 0) med = 0.5 * (med + *std::max_element(col.begin(), mid));
         cm_m[static_cast<std::size_t>(i)] = med;
+      };
+      // W samples at a time through the network, straight from the
+      // channel-major block (no transposition): the common case, where
+      // every usable channel is good at all W samples and nothing is NaN.
+      auto& lanes = part.lanes;
+      if (use_net) lanes.resize(n_chans * static_cast<std::size_t>(W));
+      Index i = i0;
+      for (; use_net && i + W <= i1; i += W) {
+        bool clean = true;
+        for (Index l = 0; l < W && clean; ++l) {
+          const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i + l) * C)];
+          for (Index c : cm_chans) clean = clean && !cb[c];
+        }
+        bool nan = false;
+        if (clean) {
+          double* x = lanes.data();
+          for (Index c : cm_chans) {
+            const double* yc = &block_y(c, i);
+            for (Index l = 0; l < W; ++l) {
+              x[l] = yc[l];
+              nan |= yc[l] != yc[l];
+            }
+            x += W;
+          }
+        }
+        if (!clean || nan) {
+          for (Index l = 0; l < W; ++l) one(i + l);
+          continue;
+        }
+        cm_net.run(lanes.data());
+        for (Index l = 0; l < W; ++l)
+          cm_m[static_cast<std::size_t>(i + l)] = cm_net.median(lanes.data(), static_cast<std::size_t>(l));
       }
+      for (; i < i1; ++i) one(i);
     });
     for (Index i = 0; i < n; ++i) cm_ring[static_cast<std::size_t>(slot(t0 + i))] = cm_m[static_cast<std::size_t>(i)];
     double smm = 0.0;
@@ -825,15 +868,21 @@ struct StreamingDetector<T>::Impl {
     // cube-rooted, and the block's robust location and scale of it.
     for_parts([&](Part& part) {
       part.row.resize(static_cast<std::size_t>(m));
+      part.lanes.resize(static_cast<std::size_t>(m));
       double* d = part.row.data();
+      double* mean = part.lanes.data();
       for (Index c = part.c0; c < part.c1; ++c) {
         const auto& mem = nb.members[static_cast<std::size_t>(c)];
         const double count = static_cast<double>(mem.size());
-        for (Index i = 0; i < m; ++i) {
-          double sum = 0.0;
-          for (Index j : mem) sum += energy(j, i);
-          d[i] = detail::cbrt_inline(sum / count);
+        // Member by member over the whole block (contiguous rows, vectorised);
+        // each sample still adds its members in the same order from 0.0.
+        std::fill(mean, mean + m, 0.0);
+        for (Index j : mem) {
+          const double* e = &energy(j, 0);
+          for (Index i = 0; i < m; ++i) mean[i] += e[i];
         }
+        for (Index i = 0; i < m; ++i) mean[i] /= count;
+        detail::cbrt_array(mean, d, static_cast<std::size_t>(m));
         double* dr = &d_ring(c, 0);
         for (Index i = 0; i < m; ++i) dr[slot(t0 + i)] = d[i];
         double med = 0.0, sd = 0.0;
