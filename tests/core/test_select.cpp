@@ -36,7 +36,16 @@ std::vector<std::vector<double>> cases() {
       e[i] = (i % 7 == 0 ? 1e300 : 1e-300) * normal(gen);   // range near overflow, subnormal-ish values
       f[i] = std::ldexp(normal(gen), -1070);                // subnormals
     }
-    for (auto* v : {&a, &b, &c, &d, &e, &f}) out.push_back(*v);
+    // A smooth, autocorrelated block (the detector's energies) and one with
+    // a burst 30x the noise (a discharge inflating the range).
+    std::vector<double> smooth(n), burst(n);
+    double acc = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      acc = 0.97 * acc + normal(gen);
+      smooth[i] = std::cbrt(acc * acc + 0.1);
+      burst[i] = normal(gen) * (i > n / 3 && i < n / 3 + n / 12 ? 30.0 : 1.0);
+    }
+    for (auto* v : {&a, &b, &c, &d, &e, &f, &smooth, &burst}) out.push_back(*v);
     if (n > 3) {
       auto g = a;
       g[1] = std::numeric_limits<double>::infinity();
