@@ -71,4 +71,9 @@ inline void cbrt_array(const double* x, double* y, std::size_t n) {
       if (cbrt_special(x[i])) y[i] = std::cbrt(x[i]);
 }
 
+/// out[i] = cbrt_inline(mean over r of rows[r][i]) for i < m: the sum from
+/// 0.0 in row order, divided by n_rows, exactly as a per-sample loop would
+/// compute it. mean (m values) is scratch; no two arrays may overlap.
+void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean, double* out);
+
 }  // namespace fasctrack::detail

@@ -270,6 +270,7 @@ struct StreamingDetector<T>::Impl {
     std::optional<filter::SosFilter<double>> filt;
     std::vector<double> scratch, deviations, row;
     std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
+    std::vector<const double*> rows;  // stage B: the energy rows of a neighbourhood
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
@@ -462,6 +463,12 @@ struct StreamingDetector<T>::Impl {
   }
 
   Index slot(Index t) const { return t & (R - 1); }
+  // Samples [t0, t0 + n) of a (C, R) ring row: at most two contiguous runs.
+  void to_ring(double* ring, Index t0, const double* src, Index n) const {
+    const Index s0 = slot(t0), first = std::min(n, R - s0);
+    std::copy(src, src + first, ring + s0);
+    std::copy(src + first, src + n, ring);
+  }
 
   template <class F>
   void for_parts(F&& f) {
@@ -873,18 +880,12 @@ struct StreamingDetector<T>::Impl {
       double* mean = part.lanes.data();
       for (Index c = part.c0; c < part.c1; ++c) {
         const auto& mem = nb.members[static_cast<std::size_t>(c)];
-        const double count = static_cast<double>(mem.size());
         // Member by member over the whole block (contiguous rows, vectorised);
         // each sample still adds its members in the same order from 0.0.
-        std::fill(mean, mean + m, 0.0);
-        for (Index j : mem) {
-          const double* e = &energy(j, 0);
-          for (Index i = 0; i < m; ++i) mean[i] += e[i];
-        }
-        for (Index i = 0; i < m; ++i) mean[i] /= count;
-        detail::cbrt_array(mean, d, static_cast<std::size_t>(m));
-        double* dr = &d_ring(c, 0);
-        for (Index i = 0; i < m; ++i) dr[slot(t0 + i)] = d[i];
+        part.rows.clear();
+        for (Index j : mem) part.rows.push_back(&energy(j, 0));
+        detail::mean_cbrt(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean, d);
+        to_ring(&d_ring(c, 0), t0, d, m);
         double med = 0.0, sd = 0.0;
         detail::median_and_mad_sd(part.row, part.scratch, part.deviations, med, sd);
         block_med[static_cast<std::size_t>(c)] = med;
