@@ -10,7 +10,10 @@
 // never reverse an order), so the k-th smallest lies in the bin where the
 // cumulative count first passes k, and only that bin's few values are left
 // to select among. The result is the same element nth_element finds, not an
-// approximation, in three branch-free passes.
+// approximation. The MAD reuses the median's histogram: a window of bins
+// around the median's bin bounds it to two bin widths, and one pass keeps
+// the few deviations in that range (select.cpp). Together: a range pass, a
+// histogram pass, a gather pass and a deviation pass, mostly vectorised.
 
 #include <cstddef>
 #include <cstdint>
