@@ -352,7 +352,11 @@ FASCTRACK_SELECT_CLONES void compare_exchange_lanes(const std::uint16_t* pairs, 
 
 }  // namespace
 
-MedianNetwork::MedianNetwork(std::size_t n) : n_(n) {
+MedianNetwork::MedianNetwork(std::size_t n) : MedianNetwork(n, n / 2, n > 1 && n % 2 == 0) {}
+
+MedianNetwork::MedianNetwork(std::size_t n, std::size_t rank) : MedianNetwork(n, rank, false) {}
+
+MedianNetwork::MedianNetwork(std::size_t n, std::size_t rank, bool and_below) : n_(n) {
   std::size_t m = 1;
   while (m < n) m *= 2;
   // Batcher's odd-even merge sort on m wires, keeping comparators within [0, n).
@@ -367,8 +371,8 @@ MedianNetwork::MedianNetwork(std::size_t n) : n_(n) {
   // Backwards from the wanted ranks: a comparator matters if it writes a
   // wire that matters, and then both of its inputs matter.
   std::vector<char> need(n, 0);
-  if (n > 0) need[n / 2] = 1;
-  if (n > 1 && n % 2 == 0) need[n / 2 - 1] = 1;
+  if (rank < n) need[rank] = 1;
+  if (and_below && rank >= 1 && rank - 1 < n) need[rank - 1] = 1;
   std::vector<std::pair<std::size_t, std::size_t>> kept;
   for (auto it = all.rbegin(); it != all.rend(); ++it)
     if (need[it->first] || need[it->second]) {

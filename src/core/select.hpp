@@ -58,6 +58,9 @@ class MedianNetwork {
   MedianNetwork() = default;
   /// n in [1, kMaxValues].
   explicit MedianNetwork(std::size_t n);
+  /// A network that selects one other rank (0-based, < n) instead: after
+  /// run(), row `rank` holds each lane's value of that rank (a quantile).
+  MedianNetwork(std::size_t n, std::size_t rank);
 
   std::size_t values() const { return n_; }
 
@@ -76,6 +79,7 @@ class MedianNetwork {
   }
 
  private:
+  MedianNetwork(std::size_t n, std::size_t rank, bool and_below);
   std::size_t n_ = 0;
   std::vector<std::uint16_t> pairs_;  // (lower, upper) wire of each comparator, in order
 };

@@ -309,6 +309,7 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<double>> sd_history;
   std::vector<double> sigma;                  // current block's floor per channel
   std::vector<double> loc, scale;
+  std::vector<double> floor_sig, floor_loc, floor_scale;  // per channel, from BlockFloor::floors
   Index a_blocks = 0, b_blocks = 0, c_blocks = 0;
   Index a_end = 0, c_end = 0;
   std::unique_ptr<detection::ClusterTracker> tracker;
@@ -422,6 +423,9 @@ struct StreamingDetector<T>::Impl {
     d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
     sd_history.assign(static_cast<std::size_t>(C), {});
     sigma.assign(static_cast<std::size_t>(C), 1.0);
+    floor_sig.assign(static_cast<std::size_t>(C), 0.0);
+    floor_loc.assign(static_cast<std::size_t>(C), 0.0);
+    floor_scale.assign(static_cast<std::size_t>(C), 0.0);
     loc.assign(static_cast<std::size_t>(C), 0.0);
     scale.assign(static_cast<std::size_t>(C), 1.0);
     a_blocks = b_blocks = c_blocks = 0;
@@ -834,8 +838,9 @@ struct StreamingDetector<T>::Impl {
   // ---- stage B: normalised energy, neighbourhood statistic ----
   void run_block_b(Index k) {
     const Index t0 = block_start(k), t1 = block_stop(k);
+    sig_floor.floors(k, floor_sig);
     for (Index c = 0; c < C; ++c) {
-      const double f = sig_floor.floor(c, k);
+      const double f = floor_sig[static_cast<std::size_t>(c)];
       sigma[static_cast<std::size_t>(c)] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
     const Index m = t1 - t0;
@@ -900,12 +905,15 @@ struct StreamingDetector<T>::Impl {
   // ---- stage C: threshold, cluster, voluntary masks ----
   void run_block_c(Index k) {
     const Index t0 = block_start(k), t1 = block_stop(k);
+    d_loc.floors(k, floor_loc);
+    d_scale.floors(k, floor_scale);
+    sig_floor.floors(k, floor_sig);
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
-      loc[cs] = d_loc.floor(c, k);
-      const double s = d_scale.floor(c, k);
+      loc[cs] = floor_loc[cs];
+      const double s = floor_scale[cs];
       scale[cs] = s > 1e-12 ? s : std::numeric_limits<double>::infinity();
-      const double f = sig_floor.floor(c, k);
+      const double f = floor_sig[cs];
       sigma[cs] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
     if (cancel_common) {

@@ -175,3 +175,27 @@ TEST_CASE("MedianNetwork selects the median nth_element selects", "[select]") {
     }
   }
 }
+
+TEST_CASE("MedianNetwork for one rank selects that order statistic", "[select]") {
+  constexpr std::size_t W = detail::MedianNetwork::kLanes;
+  std::mt19937 gen(9);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (std::size_t n : {1u, 2u, 5u, 17u, 40u, 41u, 64u, 128u})
+    for (std::size_t rank : {std::size_t{0}, n / 4, n / 2, n - 1}) {
+      const detail::MedianNetwork net(n, rank);
+      std::vector<double> x(n * W);
+      for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = i % 11 == 0 ? std::numeric_limits<double>::infinity() : std::round(4.0 * normal(gen));
+      std::vector<double> want(W);
+      for (std::size_t l = 0; l < W; ++l) {
+        std::vector<double> col(n);
+        for (std::size_t r = 0; r < n; ++r) col[r] = x[r * W + l];
+        want[l] = nth(col, rank);
+      }
+      net.run(x.data());
+      for (std::size_t l = 0; l < W; ++l) {
+        INFO("n " << n << " rank " << rank << " lane " << l);
+        CHECK(x[rank * W + l] == want[l]);
+      }
+    }
+}
