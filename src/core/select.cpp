@@ -106,10 +106,9 @@ std::uint32_t target_bin(const std::uint32_t* hist, std::uint32_t bins, std::siz
   return t;
 }
 
-// The k-th smallest of v, given that the (k - below)-th smallest of v's
-// values in bin t is it. Branch-free gather: scratch[m] is written always
-// and kept when it belongs.
-// The values of v in bin t, into s (room for v.size() + 1); returns how many.
+// The values of v in bin t, into s (room for v.size() + 1); returns how
+// many. Branch-free compaction: s[m] is written always and kept when the
+// value belongs.
 FASCTRACK_SELECT_CLONES std::size_t gather_bin(std::span<const double> v, const Grid& g, std::uint32_t t, double* s) {
   // Short chunks: the bin holds a few values, so most chunks hold none and
   // skip the (serial) compaction after a vectorised count.
@@ -133,6 +132,8 @@ FASCTRACK_SELECT_CLONES std::size_t gather_bin(std::span<const double> v, const 
   return m;
 }
 
+// The k-th smallest of v, given that it is the (k - below)-th smallest of
+// v's values in bin t.
 double select_in_bin(std::span<const double> v, const Grid& g, std::uint32_t t, std::size_t k, std::size_t below,
                      std::vector<double>& scratch) {
   scratch.resize(v.size() + 1);
