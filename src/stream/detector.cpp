@@ -854,9 +854,12 @@ struct StreamingDetector<T>::Impl {
       double* hist = &z2_hist[static_cast<std::size_t>(c * L)];
       double* er = &energy(c, 0);
       double acc = esum[cs];
+      // The window position advances with t (t % L, without a division per
+      // sample), and the running sums are scaled in a second, vectorised
+      // loop: the serial loop keeps only the additions that depend on it.
+      Index h = t0 % L;
       for (Index t = t0; t < t1; ++t) {
         const char cb = chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)];
-        const Index h = t % L;
         double z2 = 0.0;
         if (use && !cb) {
           const double z = yr[slot(t)] / sg;
@@ -870,9 +873,14 @@ struct StreamingDetector<T>::Impl {
           double sum = 0.0;
           for (Index j = 0; j < L; ++j) sum += hist[j];
           acc = sum;
+          h = 0;
+        } else {
+          ++h;
         }
-        er[t - t0] = std::max(acc, 0.0) / static_cast<double>(L);
+        er[t - t0] = acc;
       }
+      const double len = static_cast<double>(L);
+      for (Index i = 0; i < t1 - t0; ++i) er[i] = std::max(er[i], 0.0) / len;
       esum[cs] = acc;
     }
     });
