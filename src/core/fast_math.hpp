@@ -16,27 +16,64 @@
 
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace fasctrack::detail {
 
-inline double cbrt_inline(double x) {
-  const auto bits = std::bit_cast<std::uint64_t>(x);
-  const auto biased = (bits >> 52) & 0x7ff;
-  // Zero, subnormals, infinities and NaN go to the library (the detector's
-  // energies are positive normals except on unusable channels).
-  if (biased == 0 || biased == 0x7ff) return std::cbrt(x);
-  const double ax = std::fabs(x);
+// The guess and the refinement, shared by the scalar and the array form so
+// that both return the same bits.
+inline double cbrt_guess(double ax) {
   // The bias maps 1.0 (exponent field 1023) to 1.0: 1023 * 2^52 - (1023 * 2^52) / 3.
   constexpr std::uint64_t kOne = std::uint64_t{1023} << 52;
   constexpr std::uint64_t kBias = kOne - kOne / 3;
-  double y = std::bit_cast<double>((std::bit_cast<std::uint64_t>(ax)) / 3 + kBias);
+  return std::bit_cast<double>((std::bit_cast<std::uint64_t>(ax)) / 3 + kBias);
+}
+
+inline double cbrt_refine(double y, double ax) {
   for (int i = 0; i < 2; ++i) {
     const double y3 = y * y * y;
     y *= (y3 + 2.0 * ax) / (2.0 * y3 + ax);  // the ratio first: y * (y3 + 2x) underflows for tiny x
   }
   y -= (y * y * y - ax) / (3.0 * y * y);
-  return std::copysign(y, x);
+  return y;
 }
+
+inline bool cbrt_special(double x) {
+  const auto biased = (std::bit_cast<std::uint64_t>(x) >> 52) & 0x7ff;
+  return biased == 0 || biased == 0x7ff;
+}
+
+inline double cbrt_inline(double x) {
+  // Zero, subnormals, infinities and NaN go to the library (the detector's
+  // energies are positive normals except on unusable channels).
+  if (cbrt_special(x)) return std::cbrt(x);
+  const double ax = std::fabs(x);
+  return std::copysign(cbrt_refine(cbrt_guess(ax), ax), x);
+}
+
+/// y[i] = cbrt_inline(x[i]) for i < n, bit for bit, in a form the compiler
+/// vectorises: the guesses (a 64-bit division by 3, which SIMD lacks) in one
+/// scalar pass, the divisions of the refinement in a branch-free vector pass,
+/// and the rare special values redone afterwards. x and y must not overlap.
+inline void cbrt_array(const double* x, double* y, std::size_t n) {
+  bool any_special = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    any_special |= cbrt_special(x[i]);
+    y[i] = cbrt_guess(std::fabs(x[i]));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double ax = std::fabs(x[i]);
+    y[i] = std::copysign(cbrt_refine(y[i], ax), x[i]);
+  }
+  if (any_special)
+    for (std::size_t i = 0; i < n; ++i)
+      if (cbrt_special(x[i])) y[i] = std::cbrt(x[i]);
+}
+
+/// out[i] = cbrt_inline(mean over r of rows[r][i]) for i < m: the sum from
+/// 0.0 in row order, divided by n_rows, exactly as a per-sample loop would
+/// compute it. mean (m values) is scratch; no two arrays may overlap.
+void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean, double* out);
 
 }  // namespace fasctrack::detail

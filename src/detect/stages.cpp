@@ -2,6 +2,8 @@
 
 #include <fasctrack/detect/stages.hpp>
 
+#include "core/select.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -48,6 +50,7 @@ BlockFloor::BlockFloor(Index n_channels, Index window_blocks, Index init_blocks,
   if (n_channels < 1) throw std::invalid_argument("BlockFloor: n_channels must be >= 1");
   if (!(quantile >= 0.0 && quantile <= 1.0)) throw std::invalid_argument("BlockFloor: quantile must be in [0, 1]");
   scratch_.reserve(static_cast<std::size_t>(capacity_));
+  memo_.assign(static_cast<std::size_t>(n_channels), Memo{});
 }
 
 void BlockFloor::push(std::span<const double> values) {
@@ -61,19 +64,79 @@ void BlockFloor::push(std::span<const double> values) {
 double BlockFloor::floor(Index channel, Index block) const {
   const Index hi = std::min(std::max(block, init_ - 1), n_blocks_ - 1);
   const Index lo = std::max({Index{0}, block - window_ + 1, n_blocks_ - capacity_});
+  // The detector asks for the same window twice (stages B and C): the
+  // blocks [lo, hi] are still in the ring (slots are only reused once lo
+  // has passed them), so the same window has the same quantile.
+  auto& memo = memo_[static_cast<std::size_t>(channel)];
+  if (memo.lo == lo && memo.hi == hi) return memo.value;
   scratch_.clear();
   for (Index k = lo; k <= hi; ++k) {
     scratch_.push_back(ring_[static_cast<std::size_t>((k % capacity_) * n_channels_ + channel)]);
   }
   if (scratch_.empty()) return 0.0;
-  const auto pos = static_cast<std::ptrdiff_t>(
+  const auto pos = static_cast<std::size_t>(
       std::floor(quantile_ * static_cast<double>(scratch_.size() - 1) + 0.5));
-  std::nth_element(scratch_.begin(), scratch_.begin() + pos, scratch_.end());
-  return scratch_[static_cast<std::size_t>(pos)];
+  // The element std::nth_element would select (histogram selection, see
+  // core/select.hpp; a window with an infinite block falls back to it).
+  const double value = detail::select_kth(scratch_, pos, select_scratch_);
+  memo = {lo, hi, value};
+  return value;
+}
+
+void BlockFloor::floors(Index block, std::span<double> out) const {
+  const Index hi = std::min(std::max(block, init_ - 1), n_blocks_ - 1);
+  const Index lo = std::max({Index{0}, block - window_ + 1, n_blocks_ - capacity_});
+  const Index n = hi - lo + 1;
+  bool known = true;
+  for (const Memo& m : memo_) known = known && m.lo == lo && m.hi == hi;
+  if (known) {
+    for (Index c = 0; c < n_channels_; ++c) out[static_cast<std::size_t>(c)] = memo_[static_cast<std::size_t>(c)].value;
+    return;
+  }
+  using detail::MedianNetwork;
+  if (n < 1 || n > static_cast<Index>(MedianNetwork::kMaxValues)) {
+    for (Index c = 0; c < n_channels_; ++c) out[static_cast<std::size_t>(c)] = floor(c, block);
+    return;
+  }
+  const auto rank = static_cast<Index>(std::floor(quantile_ * static_cast<double>(n - 1) + 0.5));
+  // The window's length changes only while the stream fills it, so the
+  // network is rebuilt a few times at the start and then reused.
+  if (net_n_ != n || net_rank_ != rank) {
+    net_ = std::make_shared<const MedianNetwork>(static_cast<std::size_t>(n), static_cast<std::size_t>(rank));
+    net_n_ = n;
+    net_rank_ = rank;
+  }
+  const auto& net = *static_cast<const MedianNetwork*>(net_.get());
+  constexpr Index W = static_cast<Index>(MedianNetwork::kLanes);
+  lanes_.resize(static_cast<std::size_t>(n * W));
+  for (Index c0 = 0; c0 < n_channels_; c0 += W) {
+    const Index w = std::min(W, n_channels_ - c0);
+    bool nan = false;
+    double* x = lanes_.data();
+    for (Index k = lo; k <= hi; ++k, x += W) {
+      const double* row = &ring_[static_cast<std::size_t>((k % capacity_) * n_channels_ + c0)];
+      for (Index l = 0; l < W; ++l) {
+        const double v = l < w ? row[l] : 0.0;
+        x[l] = v;
+        nan = nan || v != v;
+      }
+    }
+    if (nan) {  // no order: as std::nth_element does, channel by channel
+      for (Index c = c0; c < c0 + w; ++c) out[static_cast<std::size_t>(c)] = floor(c, block);
+      continue;
+    }
+    net.run(lanes_.data());
+    for (Index l = 0; l < w; ++l) {
+      const double value = lanes_[static_cast<std::size_t>(rank * W + l)];
+      out[static_cast<std::size_t>(c0 + l)] = value;
+      memo_[static_cast<std::size_t>(c0 + l)] = {lo, hi, value};
+    }
+  }
 }
 
 void BlockFloor::reset() {
   n_blocks_ = 0;
+  memo_.assign(static_cast<std::size_t>(n_channels_), Memo{});
   std::fill(ring_.begin(), ring_.end(), 0.0);
 }
 

@@ -281,6 +281,8 @@ struct StreamingDetector<T>::Impl {
     Index c0 = 0, c1 = 0;
     std::optional<filter::SosFilter<double>> filt;
     std::vector<double> scratch, deviations, row;
+    std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
+    std::vector<const double*> rows;  // stage B: the energy rows of a neighbourhood
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
@@ -295,6 +297,8 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<double>> cm_sym;
   std::vector<double> cm_smm;
   std::vector<double> cm_m, cm_beta, cm_ring;
+  std::vector<Index> cm_chans;   // usable channels, for the per-sample median
+  detail::MedianNetwork cm_net;  // median of cm_chans.size() values
   // Far-field transients waiting for their waveform, and the shapes of the
   // ones seen so far (a heartbeat repeats; a movement does not).
   std::vector<Index> ff_pending;
@@ -317,6 +321,7 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<double>> sd_history;
   std::vector<double> sigma;                  // current block's floor per channel
   std::vector<double> loc, scale;
+  std::vector<double> floor_sig, floor_loc, floor_scale;  // per channel, from BlockFloor::floors
   Index a_blocks = 0, b_blocks = 0, c_blocks = 0;
   Index a_end = 0, c_end = 0;
   std::unique_ptr<detection::ClusterTracker> tracker;
@@ -343,7 +348,7 @@ struct StreamingDetector<T>::Impl {
   // are (C, R) with R a power of two, so walking one sample across channels
   // strides by R doubles and every channel lands in the same cache set.
   RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
-  std::vector<double> score_t, power_t, y_t;  // (B, C): transposed score, y^2, filtered block
+  std::vector<double> score_t, power_t;  // (B, C): transposed score and y^2
   std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
@@ -434,6 +439,9 @@ struct StreamingDetector<T>::Impl {
     d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
     sd_history.assign(static_cast<std::size_t>(C), {});
     sigma.assign(static_cast<std::size_t>(C), 1.0);
+    floor_sig.assign(static_cast<std::size_t>(C), 0.0);
+    floor_loc.assign(static_cast<std::size_t>(C), 0.0);
+    floor_scale.assign(static_cast<std::size_t>(C), 0.0);
     loc.assign(static_cast<std::size_t>(C), 0.0);
     scale.assign(static_cast<std::size_t>(C), 1.0);
     a_blocks = b_blocks = c_blocks = 0;
@@ -460,7 +468,6 @@ struct StreamingDetector<T>::Impl {
     energy.setZero(C, B);
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
     power_t.assign(static_cast<std::size_t>(B * C), 0.0);
-    y_t.assign(static_cast<std::size_t>(B * C), 0.0);
     nonfinite_n.assign(static_cast<std::size_t>(B), 0);
     stuck_n_at.assign(static_cast<std::size_t>(B), 0);
     hot.clear();
@@ -478,6 +485,12 @@ struct StreamingDetector<T>::Impl {
   }
 
   Index slot(Index t) const { return t & (R - 1); }
+  // Samples [t0, t0 + n) of a (C, R) ring row: at most two contiguous runs.
+  void to_ring(double* ring, Index t0, const double* src, Index n) const {
+    const Index s0 = slot(t0), first = std::min(n, R - s0);
+    std::copy(src, src + first, ring + s0);
+    std::copy(src + first, src + n, ring);
+  }
 
   template <class F>
   void for_parts(F&& f) {
@@ -560,28 +573,69 @@ struct StreamingDetector<T>::Impl {
   void cancel_common_mode(Index t0, Index n) {
     const Index min_count = std::max<Index>(4, n_usable / 2);
     cm_m.assign(static_cast<std::size_t>(n), 0.0);
+    // The usable channels, and a median network for that many values (the
+    // set only changes when start() decides it).
+    cm_chans.clear();
+    for (Index c = 0; c < C; ++c)
+      if (usable[static_cast<std::size_t>(c)]) cm_chans.push_back(c);
+    const std::size_t n_chans = cm_chans.size();
+    const bool use_net = n_chans >= 1 && n_chans <= detail::MedianNetwork::kMaxValues &&
+                         static_cast<Index>(n_chans) >= min_count;
+    if (use_net && cm_net.values() != n_chans) cm_net = detail::MedianNetwork(n_chans);
+    constexpr Index W = static_cast<Index>(detail::MedianNetwork::kLanes);
     // Each sample's median is its own: the block's samples are split
     // between the threads (part p takes the p-th share of the samples).
     const auto n_parts = static_cast<Index>(parts.size());
     for_parts([&](Part& part) {
       const Index p = &part - parts.data();
       const Index i0 = p * n / n_parts, i1 = (p + 1) * n / n_parts;
-      for (Index c = 0; c < C; ++c)
-        for (Index i = i0; i < i1; ++i) y_t[static_cast<std::size_t>(i * C + c)] = block_y(c, i);
       auto& col = part.row;
-      for (Index i = i0; i < i1; ++i) {
+      // One sample the slow way: any set of channels, any values.
+      const auto one = [&](Index i) {
         const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C)];
-        const double* yi = &y_t[static_cast<std::size_t>(i * C)];
         col.clear();
         for (Index c = 0; c < C; ++c)
-          if (usable[static_cast<std::size_t>(c)] && !cb[c]) col.push_back(yi[c]);
-        if (static_cast<Index>(col.size()) < min_count) continue;
+          if (usable[static_cast<std::size_t>(c)] && !cb[c]) col.push_back(block_y(c, i));
+        if (static_cast<Index>(col.size()) < min_count) return;
         const auto mid = col.begin() + static_cast<std::ptrdiff_t>(col.size() / 2);
         std::nth_element(col.begin(), mid, col.end());
         double med = *mid;
         if (col.size() % 2 == 0) med = 0.5 * (med + *std::max_element(col.begin(), mid));
         cm_m[static_cast<std::size_t>(i)] = med;
+      };
+      // W samples at a time through the network, straight from the
+      // channel-major block (no transposition): the common case, where
+      // every usable channel is good at all W samples and nothing is NaN.
+      auto& lanes = part.lanes;
+      if (use_net) lanes.resize(n_chans * static_cast<std::size_t>(W));
+      Index i = i0;
+      for (; use_net && i + W <= i1; i += W) {
+        bool clean = true;
+        for (Index l = 0; l < W && clean; ++l) {
+          const char* cb = &chan_bad_ring[static_cast<std::size_t>(slot(t0 + i + l) * C)];
+          for (Index c : cm_chans) clean = clean && !cb[c];
+        }
+        bool nan = false;
+        if (clean) {
+          double* x = lanes.data();
+          for (Index c : cm_chans) {
+            const double* yc = &block_y(c, i);
+            for (Index l = 0; l < W; ++l) {
+              x[l] = yc[l];
+              nan |= yc[l] != yc[l];
+            }
+            x += W;
+          }
+        }
+        if (!clean || nan) {
+          for (Index l = 0; l < W; ++l) one(i + l);
+          continue;
+        }
+        cm_net.run(lanes.data());
+        for (Index l = 0; l < W; ++l)
+          cm_m[static_cast<std::size_t>(i + l)] = cm_net.median(lanes.data(), static_cast<std::size_t>(l));
       }
+      for (; i < i1; ++i) one(i);
     });
     for (Index i = 0; i < n; ++i) cm_ring[static_cast<std::size_t>(slot(t0 + i))] = cm_m[static_cast<std::size_t>(i)];
     double smm = 0.0;
@@ -802,8 +856,9 @@ struct StreamingDetector<T>::Impl {
   // ---- stage B: normalised energy, neighbourhood statistic ----
   void run_block_b(Index k) {
     const Index t0 = block_start(k), t1 = block_stop(k);
+    sig_floor.floors(k, floor_sig);
     for (Index c = 0; c < C; ++c) {
-      const double f = sig_floor.floor(c, k);
+      const double f = floor_sig[static_cast<std::size_t>(c)];
       sigma[static_cast<std::size_t>(c)] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
     const Index m = t1 - t0;
@@ -817,9 +872,12 @@ struct StreamingDetector<T>::Impl {
       double* hist = &z2_hist[static_cast<std::size_t>(c * L)];
       double* er = &energy(c, 0);
       double acc = esum[cs];
+      // The window position advances with t (t % L, without a division per
+      // sample), and the running sums are scaled in a second, vectorised
+      // loop: the serial loop keeps only the additions that depend on it.
+      Index h = t0 % L;
       for (Index t = t0; t < t1; ++t) {
         const char cb = chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)];
-        const Index h = t % L;
         double z2 = 0.0;
         if (use && !cb) {
           const double z = yr[slot(t)] / sg;
@@ -833,9 +891,14 @@ struct StreamingDetector<T>::Impl {
           double sum = 0.0;
           for (Index j = 0; j < L; ++j) sum += hist[j];
           acc = sum;
+          h = 0;
+        } else {
+          ++h;
         }
-        er[t - t0] = std::max(acc, 0.0) / static_cast<double>(L);
+        er[t - t0] = acc;
       }
+      const double len = static_cast<double>(L);
+      for (Index i = 0; i < t1 - t0; ++i) er[i] = std::max(er[i], 0.0) / len;
       esum[cs] = acc;
     }
     });
@@ -843,17 +906,17 @@ struct StreamingDetector<T>::Impl {
     // cube-rooted, and the block's robust location and scale of it.
     for_parts([&](Part& part) {
       part.row.resize(static_cast<std::size_t>(m));
+      part.lanes.resize(static_cast<std::size_t>(m));
       double* d = part.row.data();
+      double* mean = part.lanes.data();
       for (Index c = part.c0; c < part.c1; ++c) {
         const auto& mem = nb.members[static_cast<std::size_t>(c)];
-        const double count = static_cast<double>(mem.size());
-        for (Index i = 0; i < m; ++i) {
-          double sum = 0.0;
-          for (Index j : mem) sum += energy(j, i);
-          d[i] = detail::cbrt_inline(sum / count);
-        }
-        double* dr = &d_ring(c, 0);
-        for (Index i = 0; i < m; ++i) dr[slot(t0 + i)] = d[i];
+        // Member by member over the whole block (contiguous rows, vectorised);
+        // each sample still adds its members in the same order from 0.0.
+        part.rows.clear();
+        for (Index j : mem) part.rows.push_back(&energy(j, 0));
+        detail::mean_cbrt(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean, d);
+        to_ring(&d_ring(c, 0), t0, d, m);
         double med = 0.0, sd = 0.0;
         detail::median_and_mad_sd(part.row, part.scratch, part.deviations, med, sd);
         block_med[static_cast<std::size_t>(c)] = med;
@@ -868,12 +931,15 @@ struct StreamingDetector<T>::Impl {
   // ---- stage C: threshold, cluster, voluntary masks ----
   void run_block_c(Index k) {
     const Index t0 = block_start(k), t1 = block_stop(k);
+    d_loc.floors(k, floor_loc);
+    d_scale.floors(k, floor_scale);
+    sig_floor.floors(k, floor_sig);
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
-      loc[cs] = d_loc.floor(c, k);
-      const double s = d_scale.floor(c, k);
+      loc[cs] = floor_loc[cs];
+      const double s = floor_scale[cs];
       scale[cs] = s > 1e-12 ? s : std::numeric_limits<double>::infinity();
-      const double f = sig_floor.floor(c, k);
+      const double f = floor_sig[cs];
       sigma[cs] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
     if (cancel_common) {

@@ -36,7 +36,16 @@ std::vector<std::vector<double>> cases() {
       e[i] = (i % 7 == 0 ? 1e300 : 1e-300) * normal(gen);   // range near overflow, subnormal-ish values
       f[i] = std::ldexp(normal(gen), -1070);                // subnormals
     }
-    for (auto* v : {&a, &b, &c, &d, &e, &f}) out.push_back(*v);
+    // A smooth, autocorrelated block (the detector's energies) and one with
+    // a burst 30x the noise (a discharge inflating the range).
+    std::vector<double> smooth(n), burst(n);
+    double acc = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      acc = 0.97 * acc + normal(gen);
+      smooth[i] = std::cbrt(acc * acc + 0.1);
+      burst[i] = normal(gen) * (i > n / 3 && i < n / 3 + n / 12 ? 30.0 : 1.0);
+    }
+    for (auto* v : {&a, &b, &c, &d, &e, &f, &smooth, &burst}) out.push_back(*v);
     if (n > 3) {
       auto g = a;
       g[1] = std::numeric_limits<double>::infinity();
@@ -112,4 +121,81 @@ TEST_CASE("cbrt_inline is within an ulp of the exact cube root", "[select]") {
   CHECK(std::isinf(detail::cbrt_inline(std::numeric_limits<double>::infinity())));
   CHECK(std::isnan(detail::cbrt_inline(std::numeric_limits<double>::quiet_NaN())));
   CHECK(detail::cbrt_inline(-27.0) == -3.0);
+}
+
+TEST_CASE("cbrt_array returns cbrt_inline's bits", "[select]") {
+  std::mt19937_64 gen(23);
+  std::uniform_real_distribution<double> decade(-300.0, 300.0);
+  std::vector<double> xs = {0.0, -0.0, 1e-320, std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::quiet_NaN(), -8.0, 27.0};
+  for (int i = 0; i < 100000; ++i) xs.push_back((i % 5 ? 1.0 : -1.0) * std::pow(10.0, decade(gen)));
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{17}, xs.size()}) {
+    std::vector<double> y(n, 1.0);
+    detail::cbrt_array(xs.data(), y.data(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double want = detail::cbrt_inline(xs[i]);
+      INFO("x " << xs[i]);
+      CHECK((std::memcmp(&y[i], &want, sizeof want) == 0 || (std::isnan(y[i]) && std::isnan(want))));
+    }
+  }
+}
+
+TEST_CASE("MedianNetwork selects the median nth_element selects", "[select]") {
+  constexpr std::size_t W = detail::MedianNetwork::kLanes;
+  std::mt19937 gen(5);
+  std::normal_distribution<double> normal(0.0, 3.0);
+  std::uniform_int_distribution<int> small_int(-2, 2);
+  for (std::size_t n = 1; n <= detail::MedianNetwork::kMaxValues; ++n) {
+    const detail::MedianNetwork net(n);
+    REQUIRE(net.values() == n);
+    for (int trial = 0; trial < 6; ++trial) {
+      std::vector<double> x(n * W);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        // Continuous values, heavy ties, sorted and reversed runs.
+        const std::size_t lane = i % W, row = i / W;
+        if (trial % 3 == 0) x[i] = normal(gen);
+        else if (trial % 3 == 1) x[i] = small_int(gen);
+        else x[i] = lane % 2 ? static_cast<double>(row) : -static_cast<double>(row);
+      }
+      std::vector<double> want(W);
+      for (std::size_t l = 0; l < W; ++l) {
+        std::vector<double> col(n);
+        for (std::size_t r = 0; r < n; ++r) col[r] = x[r * W + l];
+        const auto mid = col.begin() + static_cast<std::ptrdiff_t>(n / 2);
+        std::nth_element(col.begin(), mid, col.end());
+        double med = *mid;
+        if (n % 2 == 0) med = 0.5 * (med + *std::max_element(col.begin(), mid));
+        want[l] = med;
+      }
+      net.run(x.data());
+      for (std::size_t l = 0; l < W; ++l) {
+        INFO("n " << n << " trial " << trial << " lane " << l);
+        CHECK(net.median(x.data(), l) == want[l]);
+      }
+    }
+  }
+}
+
+TEST_CASE("MedianNetwork for one rank selects that order statistic", "[select]") {
+  constexpr std::size_t W = detail::MedianNetwork::kLanes;
+  std::mt19937 gen(9);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (std::size_t n : {1u, 2u, 5u, 17u, 40u, 41u, 64u, 128u})
+    for (std::size_t rank : {std::size_t{0}, n / 4, n / 2, n - 1}) {
+      const detail::MedianNetwork net(n, rank);
+      std::vector<double> x(n * W);
+      for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = i % 11 == 0 ? std::numeric_limits<double>::infinity() : std::round(4.0 * normal(gen));
+      std::vector<double> want(W);
+      for (std::size_t l = 0; l < W; ++l) {
+        std::vector<double> col(n);
+        for (std::size_t r = 0; r < n; ++r) col[r] = x[r * W + l];
+        want[l] = nth(col, rank);
+      }
+      net.run(x.data());
+      for (std::size_t l = 0; l < W; ++l) {
+        INFO("n " << n << " rank " << rank << " lane " << l);
+        CHECK(x[rank * W + l] == want[l]);
+      }
+    }
 }

@@ -4,6 +4,10 @@
 
 #include <fasctrack/detect/stages.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
 #include <vector>
 
 using namespace fasctrack;
@@ -64,6 +68,32 @@ TEST_CASE("block floor: low quantile over the trailing window, probe blocks used
   BlockFloor q(1, 10, 1, 0.5);
   for (double v : {1.0, 100.0, 2.0, 3.0, 200.0}) q.push(std::vector<double>{v});
   CHECK(q.floor(0, 4) == 3.0);  // median ignores the active blocks
+}
+
+TEST_CASE("block floor: floors() for all channels equals floor() channel by channel", "[detect]") {
+  std::mt19937 gen(3);
+  std::exponential_distribution<double> expo(1.0);
+  for (const Index channels : {Index{1}, Index{7}, Index{8}, Index{19}}) {
+    BlockFloor a(channels, 40, 8, 0.25), b(channels, 40, 8, 0.25);
+    std::vector<double> out(static_cast<std::size_t>(channels));
+    for (Index k = 0; k < 120; ++k) {
+      std::vector<double> v(static_cast<std::size_t>(channels));
+      for (auto& x : v) x = expo(gen) < 0.05 ? std::numeric_limits<double>::infinity() : std::round(expo(gen) * 8.0);
+      if (k == 50 && channels > 1) v[1] = std::numeric_limits<double>::quiet_NaN();  // that channel falls back
+      a.push(v);
+      b.push(v);
+      if (a.blocks() < 8) continue;
+      for (const Index block : {k, std::max<Index>(0, k - 3)}) {
+        a.floors(block, out);
+        for (Index c = 0; c < channels; ++c) {
+          INFO("channels " << channels << " block " << block << " c " << c);
+          const double want = b.floor(c, block);
+          const double got = out[static_cast<std::size_t>(c)];
+          CHECK((got == want || (std::isnan(got) && std::isnan(want))));
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("clusters join connected channels over time and close after the gap", "[detect]") {

@@ -97,6 +97,24 @@ def test_streaming_equals_offline_for_any_chunking(grid_sim, sizes):
     assert sd.latency_samples > 0
 
 
+def test_streaming_empty_results_are_typed_and_independent(grid_sim):
+    # process() returns a copy of a cached empty frame when nothing is final:
+    # the same columns and dtypes as a frame with events, and never shared.
+    rec = grid_sim.recording
+    sd = fasctrack.StreamingDetector(rec.fs, rec.channels)
+    first = sd.process(rec.data[:, :20])
+    second = sd.process(rec.data[:, 20:40])
+    assert first.empty and second.empty and first is not second
+    full = fasctrack.detect(rec.data, rec.fs, channels=rec.channels).events
+    assert list(first.columns) == list(full.columns)
+    assert first.dtypes.to_dict() == full.dtypes.to_dict()
+    first["extra"] = 1.0
+    first.index.name = "mine"
+    first.loc[0] = 0
+    third = sd.process(rec.data[:, 40:60])
+    assert list(third.columns) == list(full.columns) and third.empty and third.index.name is None
+
+
 def test_unknown_option_and_bad_values_are_named(example):
     with pytest.raises(TypeError, match="threshhold"):
         fasctrack.detect(example, threshhold=4)

@@ -299,13 +299,26 @@ def test_cli_classify_interrupted_leaves_no_output(cli, tmp_path):
     import signal
     import time
 
-    out = tmp_path / "REPORT.json"
-    p = subprocess.Popen([cli, "classify", str(REPO / "data" / "history" / "manifest.json"), "--out", str(out)],
+    # The 4 sessions three times over (distinct ids, later dates): detection
+    # got fast enough to finish the 4 alone within the wait on a quiet machine.
+    history = REPO / "data" / "history"
+    doc = json.loads((history / "manifest.json").read_text())
+    sessions = []
+    for rep in range(3):
+        for s in doc["sessions"]:
+            sessions.append(dict(s, id=f"{s['id']}-{rep}", date=f"{2026 + rep}{s['date'][4:]}",
+                                 recording=str(history / s["recording"])))
+    manifest = tmp_path / "in" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text(json.dumps(dict(doc, sessions=sessions)))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    p = subprocess.Popen([cli, "classify", str(manifest), "--out", str(out_dir / "REPORT.json")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)  # detection of the 4 sessions takes over a second
+    time.sleep(0.3)  # detection of the 12 sessions takes most of a second or more
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("fasctrack: error: interrupted")
-    assert list(tmp_path.iterdir()) == []
+    assert list(out_dir.iterdir()) == []

@@ -6,6 +6,7 @@
 #include <fasctrack/core/recording.hpp>
 #include <fasctrack/detect/events.hpp>
 
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -43,6 +44,9 @@ class BlockFloor {
   /// Requires init blocks pushed (or every block pushed so far when fewer,
   /// at the end of a short stream) and k < blocks().
   double floor(Index channel, Index block) const;
+  /// floor(c, block) for every channel c into out (n_channels values), the
+  /// same values; channels side by side through a selection network.
+  void floors(Index block, std::span<double> out) const;
   void reset();
 
  private:
@@ -50,7 +54,16 @@ class BlockFloor {
   double quantile_;
   Index n_blocks_ = 0;
   std::vector<double> ring_;                  // capacity_ x n_channels_
-  mutable std::vector<double> scratch_;
+  mutable std::vector<double> scratch_, select_scratch_;
+  struct Memo {
+    Index lo = -1, hi = -1;
+    double value = 0.0;
+  };
+  mutable std::vector<Memo> memo_;            // per channel: the last window asked for and its quantile
+  // floors(): a network for the current window length and rank, and its lanes.
+  mutable std::shared_ptr<const void> net_;
+  mutable Index net_n_ = -1, net_rank_ = -1;
+  mutable std::vector<double> lanes_;
 };
 
 /// A group of supra-threshold (channel, sample) points that belong to one

@@ -1,0 +1,32 @@
+// The detector's per-block array kernels (see fast_math.hpp), built for
+// SSE2, AVX2 and AVX-512 in one binary like the filter kernels: the cube
+// root's refinement is three vector divisions per value, and wider vectors
+// divide more values per instruction.
+
+#include "core/fast_math.hpp"
+
+#include <algorithm>
+
+namespace fasctrack::detail {
+
+#if defined(__x86_64__) && defined(__ELF__) && !defined(FASCTRACK_NO_MULTIVERSION) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : defined(__GNUC__))
+#define FASCTRACK_MATH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FASCTRACK_MATH_CLONES
+#endif
+
+FASCTRACK_MATH_CLONES void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean,
+                                     double* out) {
+  std::fill(mean, mean + m, 0.0);
+  for (std::size_t r = 0; r < n_rows; ++r) {
+    const double* __restrict e = rows[r];
+    double* __restrict acc = mean;
+    for (std::size_t i = 0; i < m; ++i) acc[i] += e[i];
+  }
+  const double count = static_cast<double>(n_rows);
+  for (std::size_t i = 0; i < m; ++i) mean[i] /= count;
+  cbrt_array(mean, out, m);
+}
+
+}  // namespace fasctrack::detail
