@@ -158,6 +158,15 @@ constexpr double kMinPeakSd = 2.5;
 constexpr double kMinPeakSdSingle = 3.5;
 constexpr double kBriefMargin = 1.5;
 constexpr double kStrongPeakSd = 5.0;
+// The widest main phase (ms) for which a strong single-lead peak counts as
+// spanning at least its own height (see `sliver`): surface MUAP main phases
+// last ~1-4 ms; the residual QRS tips that reach 5 SD on bipolar leads were
+// 4.4-6 ms wide on the simulator.
+constexpr double kSliverPeakWidthMs = 4.0;
+// ... and whose measured potential spans at least this share of that peak.
+// Single-lead discharges missed for want of it measured 0.38-0.57; one-sample
+// spikes of the quantised BioSPPy recording 0-0.3.
+constexpr double kSliverMinShare = 0.45;
 constexpr Index kFaintSpread = 3;
 constexpr double kFaintSd = 4.0;
 
@@ -1397,16 +1406,27 @@ struct StreamingDetector<T>::Impl {
     const bool brief = cl.last - cl.first + 1 < L / 2 && cl.peak_score < opt.threshold_sd + kBriefMargin;
     const double min_peak_sd =
         nb.members[static_cast<std::size_t>(best)].size() > 1 ? kMinPeakSd : kMinPeakSdSingle;
-    // The peak test alone can pass on a ripple next to a larger potential or
-    // a heartbeat: a candidate seen on one electrode only whose
-    // own waveform does not even span the minimum peak from trough to crest
-    // is not a discharge (a real MUAP reaching threshold shows on neighbours).
-    const bool sliver = n_chan <= 1 && feat.amplitude_uv < min_peak_sd * sd_best;
-    // Both guards are against noise; a zero-phase peak of kStrongPeakSd noise
-    // SDs is not noise (rarer than once per hour of a 64-channel grid), so
-    // a low-SNR discharge that only briefly lifts the statistic, or whose
-    // measured duration shrank to its main phase, is still kept.
+    // The brief and sliver guards are against noise; a zero-phase peak of
+    // kStrongPeakSd noise SDs is not noise (rarer than once per hour of a
+    // 64-channel grid), so a low-SNR discharge that only briefly lifts the
+    // statistic, or whose measured duration shrank to its main phase, is
+    // still kept.
     const bool strong = best_abs >= kStrongPeakSd * sd_best;
+    // The peak test alone can pass on a ripple next to a larger potential or
+    // a heartbeat: a candidate seen on one electrode only whose own waveform
+    // does not even span the minimum peak from trough to crest is not a
+    // discharge (a real MUAP reaching threshold shows on neighbours). At low
+    // SNR the measured potential shrinks to its main phase (the opposite
+    // phases sink under the duration threshold), so its peak to peak can be
+    // half its own peak: a strong peak whose main phase is no wider than
+    // kSliverPeakWidthMs (a MUAP's, not a heartbeat's) and rises over at
+    // least kSliverMinShare of its height above the duration threshold (a
+    // phase, not a one-sample spike of a quantised signal) spans at least
+    // that peak from the baseline.
+    const bool narrow_muap = strong && feat.peak_width_ms <= kSliverPeakWidthMs &&
+                             feat.amplitude_uv >= kSliverMinShare * best_abs;
+    const double span_uv = narrow_muap ? std::max(feat.amplitude_uv, best_abs) : feat.amplitude_uv;
+    const bool sliver = n_chan <= 1 && span_uv < min_peak_sd * sd_best;
     // A discharge that reaches the detection threshold spans, trough to
     // crest, at least twice its minimum peak; a smaller measured potential
     // is a ripple (ECG, a neighbour's tail) that happened to peak high.
