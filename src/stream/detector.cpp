@@ -337,11 +337,15 @@ struct StreamingDetector<T>::Impl {
   std::vector<detection::Cluster> closed;
   std::vector<Candidate> candidates;
   std::vector<Candidate> assigned;
-  std::vector<std::pair<Index, int>> recent;  // (sample, unit) of assigned discharges
+  struct Recent {
+    Index sample;
+    int unit;
+    Index channel;
+  };
+  std::vector<Recent> recent;  // assigned discharges, oldest first
   // Lags seen from a discharge on one channel to a later candidate on
   // another (or the same), for time-locked components.
   std::map<std::pair<Index, Index>, std::vector<Index>> pair_lags;
-  std::vector<std::pair<Index, Index>> recent_at;  // (sample, channel) of the last merge_ms of discharges
   std::vector<std::vector<Index>> unit_times;
   std::vector<Mask> mask_list;
   cluster::UnitTracker units;
@@ -462,7 +466,6 @@ struct StreamingDetector<T>::Impl {
     assigned.clear();
     recent.clear();
     pair_lags.clear();
-    recent_at.clear();
     unit_times.clear();
     mask_list.clear();
     units.reset();
@@ -1134,6 +1137,20 @@ struct StreamingDetector<T>::Impl {
   // potential) stays with its neighbour.
   // Normalised correlation of the waveforms on channel c around two times
   // (each centred on its largest deflection within +-L), best over +-1 ms.
+  // The largest normalised correlation over the lags d in +-1 ms, where
+  // add(d, sxy, sxx, syy) accumulates the two waveforms' products at lag d.
+  template <class Add>
+  double best_lagged_correlation(Add&& add) const {
+    const Index lag = std::max<Index>(1, samples_of(1.0, fs));
+    double best = -1.0;
+    for (Index d = -lag; d <= lag; ++d) {
+      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+      add(d, sxy, sxx, syy);
+      if (sxx > 0.0 && syy > 0.0) best = std::max(best, sxy / std::sqrt(sxx * syy));
+    }
+    return best;
+  }
+
   double bump_similarity(const RowMatrix<double>& zp, Index c, Index tp, Index tq) const {
     const Index n = zp.cols();
     std::span<const double> row(zp.data() + c * n, static_cast<std::size_t>(n));
@@ -1141,10 +1158,7 @@ struct StreamingDetector<T>::Impl {
     const Index pq = features::largest_deflection(row, tq - L, tq + L + 1);
     if (std::abs(pp - pq) < refractory) return -1.0;  // both bumps point at one deflection
     const Index w = std::max<Index>(2, samples_of(kRepeatHalfMs, fs));
-    const Index lag = std::max<Index>(1, samples_of(1.0, fs));
-    double best = -1.0;
-    for (Index d = -lag; d <= lag; ++d) {
-      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+    return best_lagged_correlation([&](Index d, double& sxy, double& sxx, double& syy) {
       for (Index j = -w; j <= w; ++j) {
         const Index i1 = pp + j, i2 = pq + j + d;
         if (i1 < 0 || i1 >= n || i2 < 0 || i2 >= n) continue;
@@ -1152,9 +1166,7 @@ struct StreamingDetector<T>::Impl {
         sxx += zp(c, i1) * zp(c, i1);
         syy += zp(c, i2) * zp(c, i2);
       }
-      if (sxx > 0.0 && syy > 0.0) best = std::max(best, sxy / std::sqrt(sxx * syy));
-    }
-    return best;
+    });
   }
 
   void find_bumps(const RowMatrix<double>& zp, const std::vector<double>& noise, const detection::Cluster& cl,
@@ -1494,14 +1506,11 @@ struct StreamingDetector<T>::Impl {
   // potential (its snippet then holds a shifted copy of the same data).
   double repeat_similarity(const Candidate& x, const Candidate& y) const {
     const Index w = x.snippet.cols();
-    const Index lag = std::max<Index>(1, samples_of(1.0, fs));
     // Only the part of each snippet that is its own: within half the
     // interval of its centre, and no wider than a MUAP's main phases.
     const Index dt = y.event.sample - x.event.sample;
     const Index half = std::clamp<Index>(std::min(dt / 2, samples_of(kRepeatHalfMs, fs)), 2, snippet_half);
-    double best = -1.0;
-    for (Index d = -lag; d <= lag; ++d) {
-      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+    return best_lagged_correlation([&](Index d, double& sxy, double& sxx, double& syy) {
       for (Index c = 0; c < C; ++c) {
         if (!usable[static_cast<std::size_t>(c)]) continue;
         for (Index j = std::max<Index>(snippet_half - half, -d); j <= std::min(snippet_half + half, w - 1 - d); ++j) {
@@ -1511,9 +1520,7 @@ struct StreamingDetector<T>::Impl {
           syy += b * b;
         }
       }
-      if (sxx > 0.0 && syy > 0.0) best = std::max(best, sxy / std::sqrt(sxx * syy));
-    }
-    return best;
+    });
   }
 
   void insert_candidate(Candidate cand) {
@@ -1528,6 +1535,7 @@ struct StreamingDetector<T>::Impl {
       for (std::size_t i = 0; i + 1 < candidates.size(); ++i) {
         Candidate& x = candidates[i];
         Candidate& y = candidates[i + 1];
+        if (!connected(x, y)) continue;
         const Index dt = y.event.sample - x.event.sample;
         const double small = std::min(x.event.amplitude_uv, y.event.amplitude_uv);
         const double large = std::max(x.event.amplitude_uv, y.event.amplitude_uv);
@@ -1537,7 +1545,7 @@ struct StreamingDetector<T>::Impl {
         // late component spreading over the grid, or an early one.
         const bool tail = dt <= merge && (small < kTailRatio * large ||
                                           (small < kPartRatio * large && repeat_similarity(x, y) < kPartRepeat));
-        if ((dt < refractory || tail) && connected(x, y)) {
+        if (dt < refractory || tail) {
           const bool keep_x = x.event.amplitude_uv >= y.event.amplitude_uv;
           Candidate& keep = keep_x ? x : y;
           const Candidate& drop = keep_x ? y : x;
@@ -1579,19 +1587,17 @@ struct StreamingDetector<T>::Impl {
   bool time_locked(const Event& ev) {
     const Index tol = std::max<Index>(1, samples_of(kLockedTolMs, fs));
     bool locked = false;
-    for (auto it = recent_at.rbegin(); it != recent_at.rend(); ++it) {
-      const Index lag = ev.sample - it->first;
+    // `recent` reaches back further than merge_ms from any candidate still
+    // to be assigned (finalise_ready keeps the doublet look-back).
+    for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+      const Index lag = ev.sample - it->sample;
       if (lag > merge) break;
       if (lag < refractory) continue;
-      auto& lags = pair_lags[{it->second, ev.channel}];
+      auto& lags = pair_lags[{it->channel, ev.channel}];
       const auto matches = std::count_if(lags.begin(), lags.end(), [&](Index l) { return std::abs(l - lag) <= tol; });
       if (matches >= kLockedRepeats) locked = true;
       lags.push_back(lag);
       if (lags.size() > kLockedHistory) lags.erase(lags.begin());
-    }
-    if (!locked) {
-      recent_at.emplace_back(ev.sample, ev.channel);
-      while (!recent_at.empty() && recent_at.front().first < ev.sample - merge) recent_at.erase(recent_at.begin());
     }
     return locked;
   }
@@ -1609,7 +1615,7 @@ struct StreamingDetector<T>::Impl {
       if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
       auto& times = unit_times[static_cast<std::size_t>(unit)];
       times.push_back(cand.event.sample);
-      recent.emplace_back(cand.event.sample, unit);
+      recent.push_back({cand.event.sample, unit, cand.event.channel});
       // Tonic firing: tonic_min_discharges in a row at ISIs <= tonic_isi_ms
       // is continual (voluntary or tonic) firing, not fasciculation.
       const Index isi = samples_of(opt.tonic_isi_ms, fs);
@@ -1644,9 +1650,9 @@ struct StreamingDetector<T>::Impl {
       // The tracker may have merged this discharge's unit into an older one
       // since it was assigned; doublets and isolation are judged per real unit.
       ev.unit = ev.unit >= 0 ? units.canonical(ev.unit) : ev.unit;
-      for (const auto& [s, u] : recent) {
-        if (u < 0 || units.canonical(u) != ev.unit || s == ev.sample) continue;
-        const double d = std::abs(static_cast<double>(s - ev.sample));
+      for (const auto& r : recent) {
+        if (r.unit < 0 || units.canonical(r.unit) != ev.unit || r.sample == ev.sample) continue;
+        const double d = std::abs(static_cast<double>(r.sample - ev.sample));
         if (d >= dmin && d <= dmax) ev.doublet = true;
         if (d <= static_cast<double>(isi)) ev.isolated = false;
       }
@@ -1658,7 +1664,7 @@ struct StreamingDetector<T>::Impl {
     const Index keep_from = (assigned.empty() ? hz - final_delay : assigned.front().event.sample) -
                             std::max<Index>(isi, samples_of(opt.doublet_max_ms, fs)) - 1;
     std::size_t drop = 0;
-    while (drop < recent.size() && recent[drop].first < keep_from) ++drop;
+    while (drop < recent.size() && recent[drop].sample < keep_from) ++drop;
     recent.erase(recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(drop));
   }
 
