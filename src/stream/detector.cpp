@@ -114,6 +114,21 @@ constexpr double kSearchAfterMs = 2.0;
 // grid; a MUAP falls to half its peak within ~1-2 electrode distances.
 constexpr double kCommonModeFraction = 0.6;
 constexpr double kCommonModeLevel = 0.5;
+// ... at the same moment (+-kCommonModeHalfMs around the discharge's peak):
+// volume conduction is instantaneous, while a MUAP reaches distant columns
+// only as it propagates. Comparing each channel's peak to peak over the
+// whole window instead counted the noise range of every channel, which at
+// 5-7 uV noise is half of a small unit's size.
+constexpr double kCommonModeHalfMs = 1.0;
+// See `noise_level` in refine_segment.
+constexpr double kNoiseRangeSd = 7.0;
+// Event channel (see event_channel): sizes measured within +-kSizeHalfMs of
+// each channel's largest deflection (a surface MUAP's main phases), and
+// electrodes within kSameSizeShare of the largest are "as large" (the
+// far-column peaks of a propagating potential are 0.75-0.9 of the largest
+// on simulated grids, the noise at low SNR +-20%).
+constexpr double kSizeHalfMs = 3.0;
+constexpr double kSameSizeShare = 0.8;
 // A one-electrode step (pop): large on one electrode, nothing on its neighbours.
 constexpr double kPopNeighbourRatio = 0.15;
 constexpr double kPopMinSd = 20.0;
@@ -212,6 +227,7 @@ struct Candidate {
   std::vector<double> noise_sd;
   std::vector<char> channels;
   double score = 0.0;
+  double peak_uv = 0.0;  // largest absolute deflection (zero-phase) on the event channel
 };
 
 }  // namespace
@@ -1326,6 +1342,75 @@ struct StreamingDetector<T>::Impl {
     }
   }
 
+  // The discharge's channel, and the sample near which its largest
+  // deflection lies. Sizes are compared as the peak to peak of a 3-point
+  // (~1 ms at 2-4 kHz) smoothed copy within +-kSizeHalfMs of each channel's
+  // own largest deflection: the MUAP's phases are barely attenuated, while
+  // the noise that decides between electrodes of similar size is reduced
+  // and other discharges in the window are left out.
+  // On a grid a potential propagating along the fibres keeps a similar size
+  // over several columns, so at low SNR the noise decides which of them is
+  // the largest and a far column is 5-10 ms late. The discharge starts at
+  // the innervation zone, where the two travelling waves still overlap
+  // (hence the largest potential of a noise-free discharge): of the
+  // electrodes joined to the largest and within kSameSizeShare of it, the
+  // one that peaks first.
+  std::pair<Index, Index> event_channel(const detection::Cluster& cl, const RowMatrix<double>& zp, Index s0, Index s1,
+                                        Index sm) const {
+    const Index n = zp.cols();
+    auto smoothed = [&](Index c, Index i) {
+      double acc = 0.0;
+      Index cnt = 0;
+      for (Index j = std::max<Index>(0, i - sm); j <= std::min(n - 1, i + sm); ++j, ++cnt) acc += zp(c, j);
+      return acc / static_cast<double>(cnt);
+    };
+    const Index h = samples_of(kSizeHalfMs, fs);
+    std::vector<double> size(static_cast<std::size_t>(C), -1.0);
+    std::vector<Index> at(static_cast<std::size_t>(C), s0);
+    Index best = -1;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (!cl.channels[cs]) continue;
+      double peak = -1.0;
+      for (Index i = s0; i < s1; ++i) {
+        const double v = std::abs(smoothed(c, i));
+        if (v > peak) {
+          peak = v;
+          at[cs] = i;
+        }
+      }
+      double lo = 0.0, hi = 0.0;
+      for (Index i = std::max<Index>(0, at[cs] - h); i <= std::min(n - 1, at[cs] + h); ++i) {
+        const double v = smoothed(c, i);
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+      size[cs] = hi - lo;
+      if (best < 0 || size[cs] > size[static_cast<std::size_t>(best)]) best = c;
+    }
+    if (best < 0) return {cl.peak_channel, s0};
+    if (nb.grid) {
+      const double level = kSameSizeShare * size[static_cast<std::size_t>(best)];
+      std::vector<char> seen(static_cast<std::size_t>(C), 0);
+      std::vector<Index> stack{best};
+      seen[static_cast<std::size_t>(best)] = 1;
+      Index first = best;
+      while (!stack.empty()) {
+        const Index c = stack.back();
+        stack.pop_back();
+        if (at[static_cast<std::size_t>(c)] < at[static_cast<std::size_t>(first)]) first = c;
+        for (Index j : nb.members[static_cast<std::size_t>(c)]) {
+          const auto js = static_cast<std::size_t>(j);
+          if (seen[js] || !cl.channels[js] || size[js] < level) continue;
+          seen[js] = 1;
+          stack.push_back(j);
+        }
+      }
+      best = first;
+    }
+    return {best, at[static_cast<std::size_t>(best)]};
+  }
+
   struct SegmentResult {
     bool accepted = false;
     bool broad = false;
@@ -1341,32 +1426,12 @@ struct StreamingDetector<T>::Impl {
       const auto seg = zp.row(c).segment(s0, s1 - s0);
       p2p[static_cast<std::size_t>(c)] = seg.maxCoeff() - seg.minCoeff();
     }
-    // The discharge's channel: the largest absolute deflection among the
-    // cluster's channels (the definition of the event sample).
-    // Compared on a 3-point (~1 ms at 2-4 kHz) smoothed copy: the MUAP peak
-    // is barely attenuated while the noise that decides between electrodes
-    // of similar amplitude (a potential propagating along a row) is reduced.
-    Index best = cl.peak_channel, best_at = s0;
-    double best_abs = -1.0;
     const Index sm = std::max<Index>(1, samples_of(0.5, fs));
-    for (Index c = 0; c < C; ++c) {
-      if (!cl.channels[static_cast<std::size_t>(c)]) continue;
-      for (Index i = s0; i < s1; ++i) {
-        double acc = 0.0;
-        Index cnt = 0;
-        for (Index j = std::max<Index>(0, i - sm); j <= std::min(n - 1, i + sm); ++j, ++cnt) acc += zp(c, j);
-        const double v = std::abs(acc / static_cast<double>(cnt));
-        if (v > best_abs) {
-          best_abs = v;
-          best = c;
-          best_at = i;
-        }
-      }
-    }
+    const auto [best, best_at] = event_channel(cl, zp, s0, s1, sm);
     const double best_p2p = p2p[static_cast<std::size_t>(best)];
     std::span<const double> peak_row(zp.data() + best * n, static_cast<std::size_t>(n));
     const Index pk = features::largest_deflection(peak_row, std::max(s0, best_at - sm), std::min(s1, best_at + sm + 1));
-    best_abs = std::abs(zp(best, pk));
+    const double best_abs = std::abs(zp(best, pk));
     const Index sample = a + pk;
     const double sd_best = noise[static_cast<std::size_t>(best)];
 
@@ -1378,16 +1443,17 @@ struct StreamingDetector<T>::Impl {
 
     // Spatial plausibility on grids.
     bool common_mode = false, pop = false;
+    const Index cm_half = samples_of(kCommonModeHalfMs, fs);
     Index n_chan = 0, n_considered = 0, n_half = 0;
     double max_nb = 0.0;
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
       if (!usable[cs]) continue;
       ++n_considered;
-      // Measured on amplitudes alone, this also rejects noise-level
-      // candidates: a "discharge" no larger than the noise peak-to-peak on
-      // most of the grid does not stand out spatially as a MUAP must.
-      if (p2p[cs] >= kCommonModeLevel * best_p2p) ++n_half;
+      double at_peak = 0.0;
+      for (Index i = std::max<Index>(0, pk - cm_half); i <= std::min(n - 1, pk + cm_half); ++i)
+        at_peak = std::max(at_peak, std::abs(zp(c, i)));
+      if (at_peak >= kCommonModeLevel * best_abs) ++n_half;
       const double peak_abs = std::max(zp.row(c).segment(s0, s1 - s0).maxCoeff(),
                                        -zp.row(c).segment(s0, s1 - s0).minCoeff());
       if (peak_abs >= 4.0 * noise[cs]) ++n_chan;
@@ -1445,7 +1511,12 @@ struct StreamingDetector<T>::Impl {
     // Low-SNR discharges on a large grid are vouched for by their spread
     // (many electrodes above 4 SD), so the test is for small footprints.
     const bool faint = nb.grid && n_chan < kFaintSpread && feat.amplitude_uv < kFaintSd * sd_best;
-    const bool too_small = (!strong && brief) || sliver || faint || best_abs < min_peak_sd * sd_best;
+    // Band-limited noise spans ~4.5-5.5 SD from trough to crest over a
+    // window of this length; a grid candidate that does not reach
+    // kNoiseRangeSd on its own channel is a noise excursion summed over the
+    // neighbourhood (real low-SNR discharges measured 7-9 SD).
+    const bool noise_level = nb.grid && best_p2p < kNoiseRangeSd * sd_best;
+    const bool too_small = (!strong && brief) || sliver || faint || noise_level || best_abs < min_peak_sd * sd_best;
     // Nothing is measurable on an electrode at the edge of clipping (its
     // stuck samples are reported in the channel's quality flags instead).
     const bool clipped = near_flagged(best, sample);
@@ -1480,6 +1551,7 @@ struct StreamingDetector<T>::Impl {
     const double shape_term = rel <= 0.75 ? 1.0 : 1.0 - 0.4 * std::min(1.0, (rel - 0.75) / 0.25);
     ev.confidence = std::clamp(snr_term * shape_term, 0.0, 1.0);
     cand.score = cl.peak_score;
+    cand.peak_uv = best_abs;
     cand.channels = cl.channels;
     cand.noise_sd = noise;
     cand.snippet.setZero(C, 2 * snippet_half + 1);
@@ -1584,9 +1656,10 @@ struct StreamingDetector<T>::Impl {
   // makes their labels unstable. The first occurrences are already reported
   // when the pattern becomes evident (the rule is causal, so the stream and
   // the offline call agree).
-  bool time_locked(const Event& ev) {
+  // Returns the earlier discharge's sample, or -1.
+  Index time_locked(const Event& ev) {
     const Index tol = std::max<Index>(1, samples_of(kLockedTolMs, fs));
-    bool locked = false;
+    Index locked = -1;
     // `recent` reaches back further than merge_ms from any candidate still
     // to be assigned (finalise_ready keeps the doublet look-back).
     for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
@@ -1595,11 +1668,43 @@ struct StreamingDetector<T>::Impl {
       if (lag < refractory) continue;
       auto& lags = pair_lags[{it->channel, ev.channel}];
       const auto matches = std::count_if(lags.begin(), lags.end(), [&](Index l) { return std::abs(l - lag) <= tol; });
-      if (matches >= kLockedRepeats) locked = true;
+      if (matches >= kLockedRepeats && locked < 0) locked = it->sample;
       lags.push_back(lag);
       if (lags.size() > kLockedHistory) lags.erase(lags.begin());
     }
     return locked;
+  }
+
+  // A time-locked component larger than the discharge it follows is the
+  // discharge's main phase (a complex potential whose early fibre group was
+  // detected first): the event moves there, keeping its unit label.
+  void move_to_larger_component(Index first, const Candidate& late) {
+    auto it = std::find_if(assigned.rbegin(), assigned.rend(), [&](const Candidate& c) { return c.event.sample == first; });
+    if (it == assigned.rend() || !(late.peak_uv > it->peak_uv)) return;
+    Event& ev = it->event;
+    const Event& lv = late.event;
+    for (auto& r : recent)
+      if (r.sample == ev.sample && r.channel == ev.channel) {
+        r.sample = lv.sample;
+        r.channel = lv.channel;
+      }
+    if (ev.unit >= 0)
+      for (auto& t : unit_times[static_cast<std::size_t>(ev.unit)])
+        if (t == ev.sample) t = lv.sample;
+    ev.sample = lv.sample;
+    ev.time_s = lv.time_s;
+    ev.channel = lv.channel;
+    ev.amplitude_uv = lv.amplitude_uv;
+    ev.duration_ms = lv.duration_ms;
+    ev.phases = lv.phases;
+    ev.turns = lv.turns;
+    ev.area_uv_ms = lv.area_uv_ms;
+    ev.n_channels = std::max(ev.n_channels, lv.n_channels);
+    ev.confidence = std::max(ev.confidence, lv.confidence);
+    it->peak_uv = late.peak_uv;
+    auto by_sample = [](const auto& a, const auto& b) { return a.sample < b.sample; };
+    std::stable_sort(assigned.begin(), assigned.end(), [](const Candidate& a, const Candidate& b) { return a.event.sample < b.event.sample; });
+    std::stable_sort(recent.begin(), recent.end(), by_sample);
   }
 
   void assign_ready(Index hz) {
@@ -1609,7 +1714,10 @@ struct StreamingDetector<T>::Impl {
       // Discharges during contractions are labelled too (and dropped at
       // finalisation): tonic runs then continue across the mask edges.
       if (masked_by(cand.event.sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact})) continue;
-      if (time_locked(cand.event)) continue;
+      if (const Index first = time_locked(cand.event); first >= 0) {
+        move_to_larger_component(first, cand);
+        continue;
+      }
       const int unit = units.assign(cand.snippet, cand.noise_sd);
       cand.event.unit = unit;
       if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);

@@ -42,7 +42,7 @@ struct DetectOptions {
   double merge_ms = 25.0;             ///< peaks of one discharge propagate up to this far apart across a grid
   double refractory_ms = 5.0;         ///< a unit cannot discharge twice within this
   double snippet_ms = 20.0;           ///< half-width of the waveform window kept per event (features, clustering)
-  double max_duration_ms = 30.0;      ///< broader waveforms (ECG QRS, movement) are not surface MUAPs
+  double max_duration_ms = 40.0;      ///< longer waveforms are not surface MUAPs (complex fasciculation potentials reach ~35 ms)
 
   // --- masking ---
   double tonic_isi_ms = 250.0;        ///< continual firing: successive discharges of a unit this close
