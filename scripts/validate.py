@@ -19,6 +19,7 @@ Usage::
 
     python scripts/validate.py              # 3 seeds x 120 s per condition (a few minutes)
     python scripts/validate.py --quick      # 1 seed x 60 s (CI)
+    python scripts/validate.py --seeds 6 --first-seed 2000   # another sample of recordings
     python scripts/validate.py --json out.json --conditions snr,bipolar
 """
 from __future__ import annotations
@@ -135,6 +136,8 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 seed x 60 s per condition (CI-sized)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per condition (default 3; 1 with --quick)")
     parser.add_argument("--duration", type=float, default=None, help="seconds per recording (default 120; 60 quick)")
+    parser.add_argument("--first-seed", type=int, default=1000,
+                        help="seeds are first-seed, first-seed + 1, ... (default 1000; another range is a fresh sample)")
     parser.add_argument("--conditions", default="", help="comma-separated groups to run: "
                         + ", ".join(sorted({c["group"] for c in CONDITIONS})))
     parser.add_argument("--json", metavar="PATH", help="also write the results (with per-recording scores) here")
@@ -157,15 +160,15 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     rows = []
     for c in conditions:
-        runs = [run_one(c, 1000 + k, duration) for k in range(seeds)]
+        runs = [run_one(c, args.first_seed + k, duration) for k in range(seeds)]
         rows.append(summarise(c["name"], runs))
         print(f"  {c['name']}: done ({rows[-1]['detect_s']:.1f} s detecting)", file=sys.stderr)
-    print(f"fasctrack {fasctrack.__version__}: {seeds} seed(s) x {duration:g} s per condition, "
+    print(f"fasctrack {fasctrack.__version__}: {seeds} seed(s) (from {args.first_seed}) x {duration:g} s per condition, "
           f"tolerance 5 ms, {time.perf_counter() - t0:.0f} s in all\n")
     print(markdown(rows))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(dict(seeds=seeds, duration_s=duration, tolerance_ms=5.0, conditions=rows), f, indent=2)
+            json.dump(dict(seeds=seeds, first_seed=args.first_seed, duration_s=duration, tolerance_ms=5.0, conditions=rows), f, indent=2)
     return 0
 
 
