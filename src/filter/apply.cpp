@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 #include <string>
 
@@ -174,6 +175,144 @@ FASCTRACK_CLONES void cascade16(const double* c, Index ns, double* z, double* p,
   cascade_lanes<16>(c, ns, z, p, n, d);
 }
 
+// ---- channel rows <-> interleaved tile ----
+// Gathering a tile lane by lane stores one double per instruction, 128 bytes
+// apart: about a seventh of the causal filter's time for 64 float32 channels.
+// Eight rows x eight samples go through registers instead: eight vector
+// loads, an 8 x 8 transpose (three rounds of two-source shuffles) and eight
+// vector stores. Only data moves, and float32 <-> double converts exactly as
+// the scalar casts do (widening is exact; narrowing rounds to nearest in both).
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector) && __has_builtin(__builtin_convertvector)
+#define FASCTRACK_TILE_TRANSPOSE 1
+#endif
+#endif
+
+#ifdef FASCTRACK_TILE_TRANSPOSE
+template <class T>
+struct RowLanesOf {
+  typedef T type __attribute__((vector_size(8 * sizeof(T))));
+};
+
+FASCTRACK_INLINE void transpose8(Lanes<8>* r) {
+  Lanes<8> t[8], u[8];
+  for (int p = 0; p < 8; p += 2) {
+    t[p] = __builtin_shufflevector(r[p], r[p + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+    t[p + 1] = __builtin_shufflevector(r[p], r[p + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+  }
+  for (int p = 0; p < 8; p += 4)
+    for (int q = 0; q < 2; ++q) {
+      u[p + q] = __builtin_shufflevector(t[p + q], t[p + q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      u[p + q + 2] = __builtin_shufflevector(t[p + q], t[p + q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int q = 0; q < 4; ++q) {
+    r[q] = __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    r[q + 4] = __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// tile[i * W + k] = rows[k][i] for k < W (W a multiple of 8), i < len.
+template <class T, int W>
+FASCTRACK_INLINE void rows_to_tile(const T* const* rows, Index len, double* tile) {
+  using R = typename RowLanesOf<T>::type;
+  Index i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int k0 = 0; k0 < W; k0 += 8) {
+      Lanes<8> r[8];
+      for (int k = 0; k < 8; ++k) {
+        R v;
+        std::memcpy(&v, rows[k0 + k] + i, sizeof v);
+        r[k] = __builtin_convertvector(v, Lanes<8>);
+      }
+      transpose8(r);
+      for (int j = 0; j < 8; ++j) store_lanes<8>(tile + (i + j) * W + k0, r[j]);
+    }
+  for (; i < len; ++i)
+    for (int k = 0; k < W; ++k) tile[i * W + k] = static_cast<double>(rows[k][i]);
+}
+
+// rows[k][i] = tile[i * W + k], the inverse.
+template <class T, int W>
+FASCTRACK_INLINE void tile_to_rows(const double* tile, Index len, T* const* rows) {
+  using R = typename RowLanesOf<T>::type;
+  Index i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int k0 = 0; k0 < W; k0 += 8) {
+      Lanes<8> r[8];
+      for (int j = 0; j < 8; ++j) load_lanes<8>(r[j], tile + (i + j) * W + k0);
+      transpose8(r);
+      for (int k = 0; k < 8; ++k) {
+        const R v = __builtin_convertvector(r[k], R);
+        std::memcpy(rows[k0 + k] + i, &v, sizeof v);
+      }
+    }
+  for (; i < len; ++i)
+    for (int k = 0; k < W; ++k) rows[k][i] = static_cast<T>(tile[i * W + k]);
+}
+
+FASCTRACK_CLONES void rows_to_tile8f(const float* const* rows, Index len, double* tile) {
+  rows_to_tile<float, 8>(rows, len, tile);
+}
+FASCTRACK_CLONES void rows_to_tile16f(const float* const* rows, Index len, double* tile) {
+  rows_to_tile<float, 16>(rows, len, tile);
+}
+FASCTRACK_CLONES void rows_to_tile8d(const double* const* rows, Index len, double* tile) {
+  rows_to_tile<double, 8>(rows, len, tile);
+}
+FASCTRACK_CLONES void rows_to_tile16d(const double* const* rows, Index len, double* tile) {
+  rows_to_tile<double, 16>(rows, len, tile);
+}
+FASCTRACK_CLONES void tile_to_rows8f(const double* tile, Index len, float* const* rows) {
+  tile_to_rows<float, 8>(tile, len, rows);
+}
+FASCTRACK_CLONES void tile_to_rows16f(const double* tile, Index len, float* const* rows) {
+  tile_to_rows<float, 16>(tile, len, rows);
+}
+FASCTRACK_CLONES void tile_to_rows8d(const double* tile, Index len, double* const* rows) {
+  tile_to_rows<double, 8>(tile, len, rows);
+}
+FASCTRACK_CLONES void tile_to_rows16d(const double* tile, Index len, double* const* rows) {
+  tile_to_rows<double, 16>(tile, len, rows);
+}
+#endif
+
+}  // namespace
+
+namespace {
+
+// tile[i * lanes + k] = rows[k][i] for all lanes (every lane a channel),
+// i < len. False (nothing done) where there is no vector path.
+template <class T>
+bool gather_tile(const T* const* rows, Index lanes, Index len, double* tile) {
+#ifdef FASCTRACK_TILE_TRANSPOSE
+  if constexpr (std::is_same_v<T, float>) {
+    if (lanes == 16) return rows_to_tile16f(rows, len, tile), true;
+    if (lanes == 8) return rows_to_tile8f(rows, len, tile), true;
+  } else {
+    if (lanes == 16) return rows_to_tile16d(rows, len, tile), true;
+    if (lanes == 8) return rows_to_tile8d(rows, len, tile), true;
+  }
+#endif
+  (void)rows, (void)lanes, (void)len, (void)tile;
+  return false;
+}
+
+// rows[k][i] = tile[i * lanes + k], the inverse.
+template <class T>
+bool scatter_tile(const double* tile, Index lanes, Index len, T* const* rows) {
+#ifdef FASCTRACK_TILE_TRANSPOSE
+  if constexpr (std::is_same_v<T, float>) {
+    if (lanes == 16) return tile_to_rows16f(tile, len, rows), true;
+    if (lanes == 8) return tile_to_rows8f(tile, len, rows), true;
+  } else {
+    if (lanes == 16) return tile_to_rows16d(tile, len, rows), true;
+    if (lanes == 8) return tile_to_rows8d(tile, len, rows), true;
+  }
+#endif
+  (void)rows, (void)lanes, (void)len, (void)tile;
+  return false;
+}
+
 }  // namespace
 
 void cascade_interleaved(const double* coeffs, Index n_sections, double* z, double* x, Index n, Index lanes,
@@ -231,18 +370,24 @@ void SosFilter<T>::process(SignalView<T> in, SignalSpan<T> out) {
         z[(2 * s + 1) * W + k] = k < m ? state_(s, 2 * (c0 + k) + 1) : 0.0;
       }
     }
+    const T* src[detail::kLanesMax];
+    T* dst[detail::kLanesMax];
     for (Index i0 = 0; i0 < n; i0 += kTile) {
       const Index len = std::min(kTile, n - i0);
       for (Index k = 0; k < m; ++k) {
-        const T* src = in.row(c0 + k).data() + i0;
-        for (Index i = 0; i < len; ++i) tile[i * W + k] = static_cast<double>(src[i]);
+        src[k] = in.row(c0 + k).data() + i0;
+        dst[k] = out.row(c0 + k).data() + i0;
       }
-      for (Index k = m; k < W; ++k)
-        for (Index i = 0; i < len; ++i) tile[i * W + k] = 0.0;
+      if (m < W || !detail::gather_tile<T>(src, W, len, tile)) {
+        for (Index k = 0; k < m; ++k)
+          for (Index i = 0; i < len; ++i) tile[i * W + k] = static_cast<double>(src[k][i]);
+        for (Index k = m; k < W; ++k)
+          for (Index i = 0; i < len; ++i) tile[i * W + k] = 0.0;
+      }
       detail::cascade_interleaved(coeffs, n_sections, z, tile, len, W);
-      for (Index k = 0; k < m; ++k) {
-        T* dst = out.row(c0 + k).data() + i0;
-        for (Index i = 0; i < len; ++i) dst[i] = static_cast<T>(tile[i * W + k]);
+      if (m < W || !detail::scatter_tile<T>(tile, W, len, dst)) {
+        for (Index k = 0; k < m; ++k)
+          for (Index i = 0; i < len; ++i) dst[k][i] = static_cast<T>(tile[i * W + k]);
       }
     }
     for (Index s = 0; s < n_sections; ++s) {
@@ -356,12 +501,15 @@ RowMatrix<T> sosfiltfilt(const Sos& sos, SignalView<T> x, std::optional<Index> p
     }
     // The signal itself tile by tile, so each cache line of the interleaved
     // buffer is written whole once rather than once per lane.
+    const T* src[detail::kLanesMax];
+    T* dst[detail::kLanesMax];
     for (Index i0 = 0; i0 < n; i0 += kTile) {
       const Index len = std::min(kTile, n - i0);
+      for (Index k = 0; k < m; ++k) src[k] = x.row(c0 + k).data() + i0;
+      if (m == W && detail::gather_tile<T>(src, W, len, e + (edge + i0) * W)) continue;
       for (Index k = 0; k < m; ++k) {
-        const T* r = x.row(c0 + k).data() + i0;
         double* d = e + (edge + i0) * W + k;
-        for (Index i = 0; i < len; ++i) d[i * W] = static_cast<double>(r[i]);
+        for (Index i = 0; i < len; ++i) d[i * W] = static_cast<double>(src[k][i]);
       }
     }
     // Each pass starts in the steady state for its first input sample, as if
@@ -379,10 +527,11 @@ RowMatrix<T> sosfiltfilt(const Sos& sos, SignalView<T> x, std::optional<Index> p
     detail::cascade_interleaved(s.data(), n_sections, z.data(), e, n_ext, W, -1);
     for (Index i0 = 0; i0 < n; i0 += kTile) {
       const Index len = std::min(kTile, n - i0);
+      for (Index k = 0; k < m; ++k) dst[k] = y.row(c0 + k).data() + i0;
+      if (m == W && detail::scatter_tile<T>(e + (edge + i0) * W, W, len, dst)) continue;
       for (Index k = 0; k < m; ++k) {
-        T* dst = y.row(c0 + k).data() + i0;
-        const double* src = e + (edge + i0) * W + k;
-        for (Index i = 0; i < len; ++i) dst[i] = static_cast<T>(src[i * W]);
+        const double* t = e + (edge + i0) * W + k;
+        for (Index i = 0; i < len; ++i) dst[k][i] = static_cast<T>(t[i * W]);
       }
     }
     c0 += m;
