@@ -196,7 +196,12 @@ FASCTRACK_INLINE void cascade_sample_major(const double* coeffs, Index n_section
 // AVX-512F, which is what this tells the code inside the clones.
 #ifdef FASCTRACK_CLONES
 inline bool avx2_build() {
-  static const bool avx2_only = __builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512f");
+  // (__builtin_cpu_init: a filter run from a static constructor may come
+  // before libgcc's own initialisation of the CPU model.)
+  static const bool avx2_only = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512f");
+  }();
   return avx2_only;
 }
 #else
