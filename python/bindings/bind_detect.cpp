@@ -146,14 +146,19 @@ void bind_streaming(py::module_& m, const char* name) {
   py::class_<S>(m, name)
       .def(py::init<double, std::vector<ChannelInfo>, DetectOptions>(), py::arg("fs"), py::arg("channels"),
            py::arg("options"))
+      // Short chunks (10 ms: 100 calls per second of signal) mostly finalise
+      // no event; thirteen empty numpy columns and their dict would cost
+      // more than the detection itself, so such a call returns None, which
+      // the Python wrapper maps to its cached empty frame.
       .def("process",
-           [](S& self, const py::array& chunk) {
+           [](S& self, const py::array& chunk) -> py::object {
              auto arg = signal_arg<T>(chunk, "chunk");
              std::vector<Event> events;
              {
                py::gil_scoped_release release;
                events = self.process(arg.view);
              }
+             if (events.empty()) return py::none();
              return events_to_columns(events);
            })
       .def("flush", [](S& self) { return events_to_columns(self.flush()); })

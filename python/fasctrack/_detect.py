@@ -14,6 +14,14 @@ from ._recording import Recording
 
 EVENT_COLUMNS = ["time_s", "sample", "unit", "channel", "channel_index", "amplitude_uv", "duration_ms", "phases",
                  "turns", "area_uv_ms", "n_channels", "isolated", "doublet", "confidence"]
+# The columns of no events, with the dtypes the C++ side gives (the tests
+# check them against an empty detect() result).
+_EMPTY_EVENT_COLUMNS: Dict[str, np.ndarray] = {
+    "time_s": np.empty(0, np.float64), "sample": np.empty(0, np.int64), "unit": np.empty(0, np.int32),
+    "channel_index": np.empty(0, np.int64), "amplitude_uv": np.empty(0, np.float64),
+    "duration_ms": np.empty(0, np.float64), "phases": np.empty(0, np.int32), "turns": np.empty(0, np.int32),
+    "area_uv_ms": np.empty(0, np.float64), "n_channels": np.empty(0, np.int32), "isolated": np.empty(0, bool),
+    "doublet": np.empty(0, bool), "confidence": np.empty(0, np.float64)}
 
 
 def _options(fs: float, options: Dict[str, Any]) -> "_core.DetectOptions":
@@ -319,16 +327,17 @@ class StreamingDetector:
         self._names = [c.name for c in self.channels]
         self._empty: Optional[pd.DataFrame] = None
 
-    def _frame(self, columns: Dict[str, np.ndarray]) -> pd.DataFrame:
+    def _frame(self, columns: Optional[Dict[str, np.ndarray]]) -> pd.DataFrame:
         # Most calls with short chunks finalise no event, and building a frame
-        # costs far more than detecting on 10 ms of signal: an empty result is
-        # a copy of one cached empty frame, about 20x cheaper. A deep copy, so
-        # that nothing is shared: a shallow one would share the index, whose
-        # name a caller may set.
-        if len(columns["sample"]):
+        # costs far more than detecting on 10 ms of signal: an empty result
+        # (None from process(), which then builds no columns at all) is a copy
+        # of one cached empty frame, about 20x cheaper. A deep copy, so that
+        # nothing is shared: a shallow one would share the index, whose name a
+        # caller may set.
+        if columns is not None and len(columns["sample"]):
             return _events_frame(columns, self._names, self.fs)
         if self._empty is None:
-            self._empty = _events_frame(columns, self._names, self.fs)
+            self._empty = _events_frame(_EMPTY_EVENT_COLUMNS, self._names, self.fs)
         return self._empty.copy()
 
     def process(self, chunk) -> pd.DataFrame:

@@ -5,9 +5,10 @@
 // use SIMD lanes; W channels side by side can: each lane runs one channel's
 // recursion with exactly the scalar expression order, so the result is
 // bit-identical to the one-channel loop (the library is built without
-// floating-point contraction, see CMakeLists.txt). W = 16 doubles keeps two
-// AVX-512 (or four AVX2) registers in flight, enough to hide the latency of
-// the section-to-section dependency chain.
+// floating-point contraction, see CMakeLists.txt). Inside, the cascade runs
+// in groups of sections over blocks of samples, each group's state in
+// registers (see apply.cpp): the order of the operations per lane is the
+// same, only the interleaving of independent sections changes.
 
 #include <fasctrack/core/types.hpp>
 

@@ -64,6 +64,16 @@ void validate_mains_options(const MainsOptions& options);
 MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd& freqs_hz, double fs,
                            Index n_samples, const MainsOptions& options);
 
+/// The mains rule's prominences (dB; NaN: too few floor bins) of one
+/// spectrum p (n_freqs bins df apart) at each of `positions`, with the
+/// candidates' line zones `in_line` (one flag per bin) kept out of the
+/// floor: grouped through sorting networks as the empirical null takes them,
+/// or with `reference`, one median_in_place per position. The two are equal
+/// bit for bit (tests).
+std::vector<double> null_prominences_db(const double* p, Index n_freqs, double df,
+                                        const std::vector<double>& positions, const std::vector<char>& in_line,
+                                        bool reference);
+
 /// channel_quality(), optionally also returning the mains report of
 /// detect_mains(x, fs, mains_options) computed from the same spectra.
 template <class T>

@@ -669,10 +669,30 @@ struct StreamingDetector<T>::Impl {
     double smm = 0.0;
     for (double v : cm_m) smm += v * v;
     std::vector<double> sym(static_cast<std::size_t>(C), 0.0);
-    for (Index c = 0; c < C; ++c) {
-      double s = 0.0;
-      for (Index i = 0; i < n; ++i) s += block_y(c, i) * cm_m[static_cast<std::size_t>(i)];
-      sym[static_cast<std::size_t>(c)] = s;
+    // Each channel's sum runs over the samples in order, one serial chain of
+    // additions per channel as in a plain loop (so the same rounding), but a
+    // single chain waits on the adder's latency at every sample: eight
+    // channels advance side by side so that their chains overlap.
+    {
+      constexpr Index K = 8;
+      const double* m = cm_m.data();
+      Index c = 0;
+      for (; c + K <= C; c += K) {
+        const double* y[K];
+        double acc[K];
+        for (Index k = 0; k < K; ++k) {
+          y[k] = &block_y(c + k, 0);
+          acc[k] = 0.0;
+        }
+        for (Index i = 0; i < n; ++i)
+          for (Index k = 0; k < K; ++k) acc[k] += y[k][i] * m[i];
+        for (Index k = 0; k < K; ++k) sym[static_cast<std::size_t>(c + k)] = acc[k];
+      }
+      for (; c < C; ++c) {
+        double acc = 0.0;
+        for (Index i = 0; i < n; ++i) acc += block_y(c, i) * m[i];
+        sym[static_cast<std::size_t>(c)] = acc;
+      }
     }
     const Index window = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     cm_sym.push_back(std::move(sym));

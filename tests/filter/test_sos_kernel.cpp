@@ -123,6 +123,24 @@ TEMPLATE_TEST_CASE("vectorised sosfiltfilt equals the scalar forward-backward pa
   }
 }
 
+TEST_CASE("section-blocked kernel: every remainder of the section groups, both directions", "[filter][kernel]") {
+  // The kernel runs the cascade in groups of sections over blocks of samples;
+  // 1 to 9 sections cover whole groups, every remainder, and none at all
+  // beyond one group. 300 samples span several blocks, 1000 more for the
+  // zero-phase pass.
+  const auto full = detector_sos(2048.0);
+  for (Index n_sections = 1; n_sections <= 9; ++n_sections) {
+    const filter::Sos sos = full.topRows(n_sections);
+    for (Index channels : {1, 6, 16, 21}) {
+      INFO("sections " << n_sections << ", channels " << channels);
+      const auto x = random_signal<double>(channels, 300, static_cast<unsigned>(7 * n_sections + channels));
+      CHECK(filter::sosfilt<double>(sos, x) == scalar_sosfilt<double>(sos, x));
+      const auto xl = random_signal<float>(channels, 1000, static_cast<unsigned>(n_sections + channels));
+      CHECK(filter::sosfiltfilt<float>(sos, xl) == scalar_sosfiltfilt<float>(sos, xl));
+    }
+  }
+}
+
 TEST_CASE("SosFilter on a row block of a larger matrix (strided rows)", "[filter][kernel]") {
   const auto sos = detector_sos(2048.0);
   const auto x = random_signal<double>(40, 300, 9);
