@@ -1638,7 +1638,12 @@ struct StreamingDetector<T>::Impl {
         const bool tail = dt <= merge && (small < kTailRatio * large ||
                                           (small < kPartRatio * large && repeat_similarity(x, y) < kPartRepeat));
         if (dt < refractory || tail) {
-          const bool keep_x = x.event.amplitude_uv >= y.event.amplitude_uv;
+          // One discharge seen twice: on one electrode its event is the
+          // larger deflection (the measured peak to peak of a small one
+          // can shrink to a single phase); across electrodes, the larger
+          // potential.
+          const bool keep_x = x.event.channel == y.event.channel ? x.peak_uv >= y.peak_uv
+                                                                 : x.event.amplitude_uv >= y.event.amplitude_uv;
           Candidate& keep = keep_x ? x : y;
           const Candidate& drop = keep_x ? y : x;
           for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
