@@ -55,6 +55,8 @@ namespace {
 // Matched-energy window: the main phases of a surface MUAP last ~3-8 ms, so a
 // 5 ms window collects most of a discharge's energy while adding little noise.
 constexpr double kEnergyMs = 5.0;
+// Mains harmonics are notched up to this multiple of the low-pass edge.
+constexpr double kNotchOctaveAbove = 2.0;
 // Noise floor: 25th percentile of the block SDs in the trailing window, low
 // enough to ignore blocks raised by discharges or contractions.
 constexpr double kFloorQuantile = 0.25;
@@ -782,6 +784,10 @@ struct StreamingDetector<T>::Impl {
     if (hz > 0.0 && hz < 0.95 * fs / 2.0) {
       filter::MainsNotchOptions no;
       no.bandwidth_hz = opt.notch_bandwidth_hz;
+      // An octave above the low-pass edge the band-pass already attenuates
+      // by 6 dB per order (24 dB at order 4), so notches there only cost
+      // time: at 4096 Hz they were 19 of 38, at 10 kHz 75 of 94.
+      no.max_frequency_hz = std::min(0.95 * fs / 2.0, kNotchOctaveAbove * lowpass);
       sos = filter::cascade(sos, filter::mains_notches(hz, fs, no));
       mains_hz = hz;
     }
