@@ -1712,15 +1712,19 @@ struct StreamingDetector<T>::Impl {
   // discharge's main phase (a complex potential whose early fibre group was
   // detected first): the event moves there, keeping its unit label.
   void move_to_larger_component(Index first, const Candidate& late) {
-    auto it = std::find_if(assigned.rbegin(), assigned.rend(), [&](const Candidate& c) { return c.event.sample == first; });
-    if (it == assigned.rend() || !(late.peak_uv > it->peak_uv)) return;
+    const auto it = std::find_if(assigned.begin(), assigned.end(), [&](const Candidate& c) { return c.event.sample == first; });
+    if (it == assigned.end() || !(late.peak_uv > it->peak_uv)) return;
     Event& ev = it->event;
     const Event& lv = late.event;
-    for (auto& r : recent)
-      if (r.sample == ev.sample && r.channel == ev.channel) {
-        r.sample = lv.sample;
-        r.channel = lv.channel;
-      }
+    const auto r = std::find_if(recent.begin(), recent.end(),
+                                [&](const Recent& x) { return x.sample == ev.sample && x.channel == ev.channel; });
+    if (r != recent.end()) {
+      r->sample = lv.sample;
+      r->channel = lv.channel;
+      // Back into time order (the moved entry only goes later): a rotation,
+      // no allocation.
+      std::rotate(r, r + 1, std::upper_bound(r + 1, recent.end(), lv.sample, [](Index s, const Recent& x) { return s < x.sample; }));
+    }
     if (ev.unit >= 0)
       for (auto& t : unit_times[static_cast<std::size_t>(ev.unit)])
         if (t == ev.sample) t = lv.sample;
@@ -1735,9 +1739,8 @@ struct StreamingDetector<T>::Impl {
     ev.n_channels = std::max(ev.n_channels, lv.n_channels);
     ev.confidence = std::max(ev.confidence, lv.confidence);
     it->peak_uv = late.peak_uv;
-    auto by_sample = [](const auto& a, const auto& b) { return a.sample < b.sample; };
-    std::stable_sort(assigned.begin(), assigned.end(), [](const Candidate& a, const Candidate& b) { return a.event.sample < b.event.sample; });
-    std::stable_sort(recent.begin(), recent.end(), by_sample);
+    std::rotate(it, it + 1,
+                std::upper_bound(it + 1, assigned.end(), lv.sample, [](Index s, const Candidate& x) { return s < x.event.sample; }));
   }
 
   void assign_ready(Index hz) {
