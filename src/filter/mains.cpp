@@ -168,19 +168,22 @@ void floor_bins(double f, double df, Index n_freqs, const std::vector<char>& in_
   }
 }
 
+// A line's peak over the median of its floor bins, in dB; NaN if there are
+// too few floor bins.
+double floor_prominence_db(const double* p, const std::vector<Index>& bins, double peak, std::vector<double>& scratch) {
+  if (static_cast<Index>(bins.size()) < kMinNeighbours) return std::numeric_limits<double>::quiet_NaN();
+  scratch.clear();
+  for (Index j : bins) scratch.push_back(p[j]);
+  return ratio_db(peak, median_in_place(scratch));
+}
+
 // Prominence (dB) of a line at f on one channel's spectrum; NaN if the
 // neighbourhood has too few usable bins.
 double prominence_db(const double* p, Index n_freqs, double df, double f, const std::vector<char>& in_line,
                      std::vector<double>& scratch) {
-  const double peak = line_peak(p, n_freqs, df, f);
-  const BinRange around = bins_within(f, kNeighbourHalfWidthHz, df, n_freqs);
-  scratch.clear();
-  for (Index j = around.first; j <= around.last; ++j) {
-    const double fj = static_cast<double>(j) * df;
-    if (std::abs(fj - f) > kLineHalfWidthHz && !in_line[static_cast<std::size_t>(j)]) scratch.push_back(p[j]);
-  }
-  if (static_cast<Index>(scratch.size()) < kMinNeighbours) return std::numeric_limits<double>::quiet_NaN();
-  return ratio_db(peak, median_in_place(scratch));
+  std::vector<Index> bins;
+  floor_bins(f, df, n_freqs, in_line, bins);
+  return floor_prominence_db(p, bins, line_peak(p, n_freqs, df, f), scratch);
 }
 
 // prominence_db at every null position of one channel, the same values.
@@ -257,11 +260,7 @@ class NullProminence {
   };
 
   void one(const double* p, std::size_t q, std::vector<double>& out, std::vector<double>& scratch) const {
-    const std::vector<Index>& bins = bins_[q];
-    if (static_cast<Index>(bins.size()) < kMinNeighbours) return;  // NaN already
-    scratch.clear();
-    for (Index j : bins) scratch.push_back(p[j]);
-    out[q] = ratio_db(line_peak(p, n_freqs_, df_, positions_[q]), median_in_place(scratch));
+    out[q] = floor_prominence_db(p, bins_[q], line_peak(p, n_freqs_, df_, positions_[q]), scratch);
   }
 
   std::vector<double> positions_;
