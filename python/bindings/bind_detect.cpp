@@ -208,6 +208,9 @@ void bind_detect(py::module_& m) {
           "max_lag_ms", [](const DetectOptions& d) { return d.clustering.max_lag_ms; },
           [](DetectOptions& d, double v) { d.clustering.max_lag_ms = v; })
       .def_property(
+          "realign_lag_ms", [](const DetectOptions& d) { return d.clustering.realign_lag_ms; },
+          [](DetectOptions& d, double v) { d.clustering.realign_lag_ms = v; })
+      .def_property(
           "max_amplitude_ratio", [](const DetectOptions& d) { return d.clustering.max_amplitude_ratio; },
           [](DetectOptions& d, double v) { d.clustering.max_amplitude_ratio = v; })
       .def_property(

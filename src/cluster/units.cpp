@@ -11,6 +11,13 @@
 //    so each lag uses the same template samples and no lag is favoured by a
 //    shorter overlap. One lag for all channels: a unit's spatial pattern of
 //    propagation delays is part of its signature and must not be aligned away.
+//  * Realignment: a discharge that matches nothing within +-max_lag_ms (and
+//    a template that matches no other) is compared again with the averaged
+//    templates (>= kMergeMinCount members) at lags up to realign_lag_ms,
+//    over all the samples the two share, at lags that put a phase of the
+//    template where the discharge itself peaks (see best_match). A complex
+//    potential with phases of similar size is timed on either, discharge by
+//    discharge, and without this its discharges founded one unit per phase.
 //  * Support (where the waveforms are compared): element (c, j) counts when
 //    the whitened template exceeds max(1, 4 sqrt(v)) there (v = the noise
 //    variance left in the template: 1 for one member, ~1/n once averaged) or
@@ -71,6 +78,8 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace fasctrack::cluster {
 namespace {
@@ -85,6 +94,8 @@ constexpr double kAcfSpanMs = 1.0;          // band-passed EMG noise decorrelate
 constexpr Index kMaxAcfLags = 64;
 constexpr double kAcfMinWeight = 0.05;      // running average over ~20 discharges
 constexpr Index kMergeMinCount = 3;         // templates averaged over a few discharges before merging
+constexpr double kRealignCentreMs = 5.0;    // the least template centre a realigned comparison keeps
+constexpr double kRealignCentreShare = 0.4; // see best_match
 
 double template_support_sd(double noise_variance) {
   return std::max(kSignalFloorSd, kTemplateSupportSd * std::sqrt(noise_variance));
@@ -136,11 +147,7 @@ double amplitude_factor(double rho, double se_log_rho, double max_ratio) {
   return q >= 1.0 ? 0.0 : 1.0 - q * q;
 }
 
-struct Match {
-  double score = -std::numeric_limits<double>::infinity();
-  double correlation = 0.0;
-  Index lag = 0;
-};
+using detail::Match;
 
 void whiten(const RowMatrix<float>& w_uv, const std::vector<double>& inv_sd, RowMatrix<double>& out) {
   for (Index c = 0; c < w_uv.rows(); ++c) {
@@ -188,23 +195,27 @@ double square_inflation(const std::vector<double>& noise_acf) {
   return k2;
 }
 
-// Best score over lags of waveform x (noise variance vx relative to one
-// discharge) against template t (noise variance vt); x(c, j + lag) is
-// compared with t(c, j) over the central samples [L, N - L).
+// Best score over lags in [-L, L] of waveform x (noise variance vx relative
+// to one discharge) against template t (noise variance vt); x(c, j + lag) is
+// compared with t(c, j) over the template's central samples [E, N - E)
+// where both exist. Lags whose `allowed` entry (index lag + L) is 0 are
+// skipped; an empty `allowed` allows all.
 Match compare(const RowMatrix<double>& x, const detail::SupportMask& xs, double vx, const RowMatrix<double>& t,
-              const detail::SupportMask& ts, double vt, Index L, double kappa, double kappa2, double max_ratio) {
+              const detail::SupportMask& ts, double vt, Index L, Index E, double kappa, double kappa2,
+              double max_ratio, const std::vector<unsigned char>& allowed = {}) {
   const Index C = x.rows();
   const Index N = x.cols();
   Match best;
   for (Index lag = -L; lag <= L; ++lag) {
+    if (!allowed.empty() && !allowed[static_cast<std::size_t>(lag + L)]) continue;
     double sxt = 0.0, sxx = 0.0, stt = 0.0;
     Index n = 0;
     for (Index c = 0; c < C; ++c) {
       // Only the span of template columns where either support can be marked
       // (unusable channels have empty supports).
       const auto cc = static_cast<std::size_t>(c);
-      const Index lo = std::max(L, std::min(ts.first[cc], xs.first[cc] - lag));
-      const Index hi = std::min(N - L - 1, std::max(ts.last[cc], xs.last[cc] - lag));
+      const Index lo = std::max({E, -lag, std::min(ts.first[cc], xs.first[cc] - lag)});
+      const Index hi = std::min({N - E - 1, N - 1 - lag, std::max(ts.last[cc], xs.last[cc] - lag)});
       if (lo > hi) continue;
       const unsigned char* tsc = ts.mask.data() + c * N;
       const unsigned char* xsc = xs.mask.data() + c * N;
@@ -249,6 +260,8 @@ UnitTracker::UnitTracker(Index n_channels, Index snippet_samples, double fs, Clu
     throw std::invalid_argument("ClusterOptions::match_threshold must be in [0, 1]");
   if (!(std::isfinite(options.max_lag_ms) && options.max_lag_ms >= 0.0))
     throw std::invalid_argument("ClusterOptions::max_lag_ms must be finite and >= 0");
+  if (!(std::isfinite(options.realign_lag_ms) && options.realign_lag_ms >= 0.0))
+    throw std::invalid_argument("ClusterOptions::realign_lag_ms must be finite and >= 0");
   if (!(std::isfinite(options.max_amplitude_ratio) && options.max_amplitude_ratio > 1.0))
     throw std::invalid_argument("ClusterOptions::max_amplitude_ratio must be finite and > 1");
   if (!(options.template_weight > 0.0 && options.template_weight <= 1.0))
@@ -256,6 +269,15 @@ UnitTracker::UnitTracker(Index n_channels, Index snippet_samples, double fs, Clu
 
   const Index half = (snippet_samples - 1) / 2;
   max_lag_ = std::min(static_cast<Index>(std::lround(options.max_lag_ms * fs / 1000.0)), half);
+  {
+    // Clamped so that the two waveforms still share the template's centre
+    // +-kRealignCentreMs (a short snippet allows only a short search).
+    const Index keep_centre = static_cast<Index>(std::lround(kRealignCentreMs * fs / 1000.0));
+    const Index realign =
+        std::min(static_cast<Index>(std::lround(options.realign_lag_ms * fs / 1000.0)), half - keep_centre);
+    realign_lag_ = realign > max_lag_ ? realign : 0;
+    allowed_.assign(static_cast<std::size_t>(2 * realign_lag_ + 1), 1);
+  }
   dilation_ = static_cast<Index>(std::lround(kDilationMs * fs / 1000.0));
   const auto n = static_cast<std::size_t>(n_channels * snippet_samples);
   inv_sd_.assign(static_cast<std::size_t>(n_channels), 0.0);
@@ -342,22 +364,12 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
   update_noise_acf();
   const double kappa2 = square_inflation(noise_acf_);
 
-  Match best;
-  std::size_t best_unit = units_.size();
-  for (std::size_t u = 0; u < units_.size(); ++u) {
-    const UnitTemplate& unit = units_[u];
-    if (unit.merged_into >= 0) continue;
-    whiten(unit.waveform_uv, inv_sd_, t_);
-    const double v = unit.noise_variance;
-    build_support(t_, inv_sd_, template_support_sd(v), dilation_, scratch_support_, t_support_);
-    const double kappa = smoothness_inflation(t_, t_support_, noise_acf_);
-    const Match m = compare(x_, x_support_, 1.0, t_, t_support_, v, max_lag_, kappa, kappa2,
-                            options_.max_amplitude_ratio);
-    if (m.score > best.score) {
-      best = m;
-      best_unit = u;
-    }
-  }
+  auto [best, best_unit] = best_match(x_, x_support_, 1.0, false, 0, units_.size(), kappa2);
+  // Against averaged templates only: a founder's phases are as noisy as the
+  // discharge's, and a wide search over two noisy waveforms finds chance
+  // alignments.
+  if (!(best_unit < units_.size() && best.score >= options_.match_threshold) && realign_lag_ > 0)
+    std::tie(best, best_unit) = best_match(x_, x_support_, 1.0, true, kMergeMinCount, units_.size(), kappa2);
 
   if (best_unit < units_.size() && best.score >= options_.match_threshold) {
     UnitTemplate& unit = units_[best_unit];
@@ -379,6 +391,7 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
     }
     unit.noise_variance = (1.0 - eta) * (1.0 - eta) * unit.noise_variance + eta * eta;
     unit.similarity_sum += std::clamp(best.correlation, 0.0, 1.0);
+    last_lag_ = best.lag;
     return merge_check(best_unit);
   }
 
@@ -388,7 +401,67 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
   unit.count = 1;
   unit.noise_variance = 1.0;
   units_.push_back(std::move(unit));
+  last_lag_ = 0;
   return units_.back().id;
+}
+
+// The live unit (of at least min_count members, other than `skip`) whose
+// template best matches the whitened waveform x (support xs, residual noise
+// variance vx), and that match; units_.size() if none.
+//
+// Normally the lags are +-max_lag_ms over the template's centre. With
+// `realign`, the better of two comparisons:
+//  * far: lags up to +-realign_lag_ms over all the samples the two waveforms
+//    share, so that a discharge timed on an early phase is matched with the
+//    whole potential and not with whichever phase looks alike; a lag counts
+//    only if it puts a phase of the template (same sign, at least
+//    kRealignCentreShare of the template's largest deflection on that
+//    electrode) where x itself peaks (its centre, on its largest electrode
+//    there). Aligned onto a doublet partner or a neighbour's potential in
+//    its snippet, the template would be silent at the discharge's own peak.
+//  * near: lags within +-max_lag_ms over the template's centre less
+//    realign_lag_ms on each side: a discharge whose snippet also holds its
+//    doublet partner or another unit's potential (what failed the normal
+//    comparison) is still recognised at its own time.
+std::pair<Match, std::size_t> UnitTracker::best_match(const RowMatrix<double>& x, const detail::SupportMask& xs,
+                                                      double vx, bool realign, Index min_count, std::size_t skip,
+                                                      double kappa2) {
+  const Index L = realign ? realign_lag_ : max_lag_;
+  const Index E = realign ? 0 : max_lag_;
+  const Index half = (snippet_samples_ - 1) / 2;
+  Index peak_c = 0;
+  for (Index c = 1; c < n_channels_; ++c)
+    if (std::abs(x(c, half)) > std::abs(x(peak_c, half))) peak_c = c;
+  Match best;
+  std::size_t best_unit = units_.size();
+  for (std::size_t u = 0; u < units_.size(); ++u) {
+    const UnitTemplate& unit = units_[u];
+    if (u == skip || unit.merged_into >= 0 || unit.count < min_count) continue;
+    whiten(unit.waveform_uv, inv_sd_, t_);
+    const double v = unit.noise_variance;
+    build_support(t_, inv_sd_, template_support_sd(v), dilation_, scratch_support_, t_support_);
+    const double kappa = smoothness_inflation(t_, t_support_, noise_acf_);
+    if (realign) {
+      const double largest = t_.row(peak_c).cwiseAbs().maxCoeff();
+      for (Index lag = -L; lag <= L; ++lag) {
+        const double at = t_(peak_c, half - lag);
+        allowed_[static_cast<std::size_t>(lag + L)] =
+            at * x(peak_c, half) > 0.0 && std::abs(at) >= kRealignCentreShare * largest;
+      }
+    }
+    Match m = compare(x, xs, vx, t_, t_support_, v, L, E, kappa, kappa2, options_.max_amplitude_ratio,
+                      realign ? allowed_ : no_lags_);
+    if (realign) {
+      const Match centre = compare(x, xs, vx, t_, t_support_, v, max_lag_, realign_lag_, kappa, kappa2,
+                                   options_.max_amplitude_ratio);
+      if (m.score < options_.match_threshold && centre.score > m.score) m = centre;
+    }
+    if (m.score > best.score) {
+      best = m;
+      best_unit = u;
+    }
+  }
+  return {best, best_unit};
 }
 
 // Sequential clustering decides on the second and third discharges of a unit
@@ -406,21 +479,11 @@ int UnitTracker::merge_check(std::size_t updated) {
   build_support(m_, inv_sd_, template_support_sd(a.noise_variance), dilation_, scratch_support_, m_support_);
   const double kappa2 = square_inflation(noise_acf_);
 
-  Match best;
-  std::size_t partner = units_.size();
-  for (std::size_t u = 0; u < units_.size(); ++u) {
-    const UnitTemplate& b = units_[u];
-    if (u == updated || b.merged_into >= 0 || b.count < kMergeMinCount) continue;
-    whiten(b.waveform_uv, inv_sd_, t_);
-    build_support(t_, inv_sd_, template_support_sd(b.noise_variance), dilation_, scratch_support_, t_support_);
-    const double kappa = smoothness_inflation(t_, t_support_, noise_acf_);
-    const Match m = compare(m_, m_support_, a.noise_variance, t_, t_support_, b.noise_variance, max_lag_, kappa,
-                            kappa2, options_.max_amplitude_ratio);
-    if (m.score > best.score) {
-      best = m;
-      partner = u;
-    }
-  }
+  auto [best, partner] = best_match(m_, m_support_, a.noise_variance, false, kMergeMinCount, updated, kappa2);
+  // A unit founded by discharges timed on another phase of the same
+  // potential matches only at that phase's offset.
+  if (!(partner < units_.size() && best.score >= options_.match_threshold) && realign_lag_ > 0)
+    std::tie(best, partner) = best_match(m_, m_support_, a.noise_variance, true, kMergeMinCount, updated, kappa2);
   if (partner == units_.size() || best.score < options_.match_threshold) return a.id;
 
   // a(c, j + lag) matches b(c, j). Keep the older (lower id) unit.
@@ -445,6 +508,9 @@ int UnitTracker::merge_check(std::size_t updated) {
   keep.similarity_sum += gone.similarity_sum + std::clamp(best.correlation, 0.0, 1.0);
   keep.count += gone.count;
   gone.merged_into = keep.id;
+  // The discharge just assigned to `a` sits at keep's column i + shift + lag
+  // when a is the one absorbed.
+  if (!keep_a) last_lag_ += shift;
   return keep.id;
 }
 

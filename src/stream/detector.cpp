@@ -15,7 +15,8 @@
 //      space-time clustering, voluntary and bad-signal masks
 //   refine: zero-phase filtering of a +-150 ms raw window around each cluster,
 //      peak channel/sample, features, plausibility (duration, spread)
-//   assign: time-ordered unit labelling (cluster::UnitTracker), tonic masks
+//   assign: time-ordered unit labelling (cluster::UnitTracker), re-timing on
+//      the unit's template (retime_to_template), tonic masks
 //   finalise: doublet/isolated flags, masks applied, events emitted.
 //
 // Samples are converted to double on entry so float32 and float64 inputs with
@@ -186,6 +187,14 @@ constexpr double kSliverPeakWidthMs = 4.0;
 constexpr double kSliverMinShare = 0.45;
 constexpr Index kFaintSpread = 3;
 constexpr double kFaintSd = 4.0;
+// Template re-timing (see retime_to_template): once a unit's template is an
+// average of kRetimeMinCount discharges, a discharge timed more than
+// kRetimeTolMs from where the template puts the potential's largest
+// deflection moves there, to its own largest deflection within
+// +-kRetimeSearchMs of that place.
+constexpr Index kRetimeMinCount = 4;
+constexpr double kRetimeTolMs = 1.5;
+constexpr double kRetimeSearchMs = 0.5;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
@@ -365,6 +374,7 @@ struct StreamingDetector<T>::Impl {
   // another (or the same), for time-locked components.
   std::map<std::pair<Index, Index>, std::vector<Index>> pair_lags;
   std::vector<std::vector<Index>> unit_times;
+  std::vector<double> retime_row;  // retime_to_template's electrode row
   std::vector<Mask> mask_list;
   cluster::UnitTracker units;
   std::vector<Event> emitted;
@@ -1743,6 +1753,68 @@ struct StreamingDetector<T>::Impl {
                 std::upper_bound(it + 1, assigned.end(), lv.sample, [](Index s, const Candidate& x) { return s < x.event.sample; }));
   }
 
+  // A complex potential whose phases are of similar size is timed, discharge
+  // by discharge, on whichever phase the noise makes largest (and on grids
+  // on whichever electrode), while the event time is that of the largest
+  // deflection of the potential itself. The unit's template averages the
+  // noise out: its electrode of largest peak to peak and that electrode's
+  // largest deflection say where the potential peaks, and the discharge,
+  // aligned to the template by the tracker, is re-timed there (to its own
+  // largest deflection on that electrode near the predicted sample, so the
+  // time stays this discharge's). Causal: the template is the one this
+  // discharge was matched against plus itself.
+  bool retime_to_template(Candidate& cand, int unit) {
+    const cluster::UnitTemplate& t = units.units()[static_cast<std::size_t>(unit)];
+    if (t.count < kRetimeMinCount) return false;
+    const auto& w = t.waveform_uv;
+    const Index N = w.cols();
+    Index ch = -1;
+    float size = 0.0f;
+    for (Index c = 0; c < C; ++c) {
+      if (!usable[static_cast<std::size_t>(c)]) continue;
+      const float p2p = w.row(c).maxCoeff() - w.row(c).minCoeff();
+      if (p2p > size) {
+        size = p2p;
+        ch = c;
+      }
+    }
+    if (ch < 0) return false;
+    Index jt = 0;
+    w.row(ch).cwiseAbs().maxCoeff(&jt);
+    const Index at = jt + units.last_lag();
+    if (std::abs(at - snippet_half) <= samples_of(kRetimeTolMs, fs)) return false;
+    const Index r = samples_of(kRetimeSearchMs, fs);
+    const Index j0 = std::max<Index>(0, at - r), j1 = std::min(N - 1, at + r);
+    if (j0 > j1) return false;
+    retime_row.resize(static_cast<std::size_t>(N));
+    for (Index j = 0; j < N; ++j) retime_row[static_cast<std::size_t>(j)] = cand.snippet(ch, j);
+    const Index j = features::largest_deflection(retime_row, j0, j1 + 1);
+    Event& ev = cand.event;
+    // A snippet that also holds another discharge (the first of a doublet,
+    // another unit's) can align the template onto that one instead: never
+    // move onto a discharge already reported.
+    const Index moved = ev.sample + j - snippet_half;
+    if (std::any_of(recent.begin(), recent.end(), [&](const Recent& x) { return std::abs(x.sample - moved) < refractory; }))
+      return false;
+    ev.sample = moved;
+    ev.time_s = static_cast<double>(ev.sample) / fs;
+    ev.channel = ch;
+    const auto feat = features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs);
+    ev.amplitude_uv = feat.amplitude_uv;
+    ev.duration_ms = feat.duration_ms;
+    ev.phases = feat.phases;
+    ev.turns = feat.turns;
+    ev.area_uv_ms = feat.area_uv_ms;
+    cand.peak_uv = std::abs(retime_row[static_cast<std::size_t>(j)]);
+    return true;
+  }
+
+  bool pending_near(std::size_t from, Index sample) const {
+    for (std::size_t k = from; k < candidates.size() && candidates[k].event.sample < sample + refractory; ++k)
+      if (std::abs(candidates[k].event.sample - sample) < refractory) return true;
+    return false;
+  }
+
   void assign_ready(Index hz) {
     std::size_t i = 0;
     for (; i < candidates.size() && candidates[i].event.sample < hz; ++i) {
@@ -1756,10 +1828,15 @@ struct StreamingDetector<T>::Impl {
       }
       const int unit = units.assign(cand.snippet, cand.noise_sd);
       cand.event.unit = unit;
+      // Re-timed onto a candidate still waiting: that candidate is this
+      // discharge, detected on the phase the template says is its largest.
+      if (retime_to_template(cand, unit) && pending_near(i + 1, cand.event.sample)) continue;
       if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
       auto& times = unit_times[static_cast<std::size_t>(unit)];
       times.push_back(cand.event.sample);
-      recent.push_back({cand.event.sample, unit, cand.event.channel});
+      recent.insert(std::upper_bound(recent.begin(), recent.end(), cand.event.sample,
+                                     [](Index x, const Recent& r) { return x < r.sample; }),
+                    {cand.event.sample, unit, cand.event.channel});
       // Tonic firing: tonic_min_discharges in a row at ISIs <= tonic_isi_ms
       // is continual (voluntary or tonic) firing, not fasciculation.
       const Index isi = samples_of(opt.tonic_isi_ms, fs);
@@ -1779,7 +1856,9 @@ struct StreamingDetector<T>::Impl {
                                      MaskReason::tonic});
       }
       if (times.size() > static_cast<std::size_t>(opt.tonic_min_discharges) + 1) times.erase(times.begin());
-      assigned.push_back(std::move(cand));
+      assigned.insert(std::upper_bound(assigned.begin(), assigned.end(), cand.event.sample,
+                                       [](Index x, const Candidate& c) { return x < c.event.sample; }),
+                      std::move(cand));
     }
     candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(i));
   }

@@ -345,3 +345,74 @@ TEST_CASE("UnitTracker copes with band-limited noise at a high sampling rate", "
     CHECK(ari >= 0.9);
   }
 }
+
+namespace {
+// A complex potential on one channel: an early fibre group 10 ms before the
+// main phase and 0.85 of its size, so noise decides which is the larger in
+// a single discharge.
+test::Shape two_phase() { return test::Shape{{-0.85, 0.3, -1.0, 0.45}, {-10.0, -8.0, 0.0, 2.0}, {0.9, 1.0, 1.0, 1.2}}; }
+}  // namespace
+
+TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's potential", "[cluster]") {
+  const test::Shape shape = two_phase();
+  const std::vector<double> sd{4.0, 4.0};
+  const double early_ms = -10.0;
+  const Index early = static_cast<Index>(std::lround(early_ms * 1e-3 * kFs));
+  auto discharge = [&](double centre_ms, std::mt19937& rng) {
+    // Centred on the main phase (centre_ms = 0) or on the early one.
+    RowMatrix<float> x(2, kSnippet);
+    x.row(0) = test::channel_discharge(shape, 60.0, kSnippet, kFs, -centre_ms, 1.0);
+    x.row(1) = test::channel_discharge(shape, -35.0, kSnippet, kFs, -centre_ms, 1.0);
+    test::add_noise(x, sd, rng);
+    return x;
+  };
+  for (const double realign_ms : {12.0, 0.0}) {
+    ClusterOptions options;
+    options.realign_lag_ms = realign_ms;
+    UnitTracker tracker(2, kSnippet, kFs, options);
+    std::mt19937 rng(11);
+    for (int i = 0; i < 6; ++i) {
+      REQUIRE(tracker.assign(discharge(0.0, rng), sd) == 0);
+      CHECK(std::abs(tracker.last_lag()) <= 2);
+    }
+    const int unit = tracker.assign(discharge(early_ms, rng), sd);
+    if (realign_ms > 0.0) {
+      CHECK(unit == 0);
+      // Template column j matches snippet column j + lag: the main phase
+      // (template centre) lies 10 ms after the snippet's centre.
+      CHECK(std::abs(tracker.last_lag() + early) <= 2);
+    } else {
+      CHECK(unit == 1);  // without the wide search: a unit per phase
+      CHECK(tracker.last_lag() == 0);
+    }
+  }
+}
+
+TEST_CASE("UnitTracker does not realign a discharge onto another one in its snippet", "[cluster]") {
+  // A small discharge of an unknown unit whose snippet also holds a large
+  // discharge of a known one 10 ms later: aligned onto that one, it would
+  // match its template almost perfectly, but the template is silent where
+  // the small discharge itself peaks.
+  const std::vector<double> sd{4.0, 4.0};
+  auto two_channels = [&](const test::Shape& shape, double a0, double a1, double at_ms) {
+    RowMatrix<float> x(2, kSnippet);
+    x.row(0) = test::channel_discharge(shape, a0, kSnippet, kFs, at_ms, 1.0);
+    x.row(1) = test::channel_discharge(shape, a1, kSnippet, kFs, at_ms, 1.0);
+    return x;
+  };
+  const test::Shape big = test::triphasic(1.2);
+  const test::Shape small{{0.6, -0.4}, {-0.8, 0.8}, {0.7, 0.7}};
+  UnitTracker tracker(2, kSnippet, kFs);
+  std::mt19937 rng(3);
+  for (int i = 0; i < 6; ++i) {
+    auto x = two_channels(big, 120.0, -60.0, 0.0);
+    test::add_noise(x, sd, rng);
+    REQUIRE(tracker.assign(x, sd) == 0);
+  }
+  for (const double later_ms : {8.0, 10.0, 12.0}) {
+    RowMatrix<float> x = two_channels(small, 30.0, 20.0, 0.0);
+    x += two_channels(big, 120.0, -60.0, later_ms);
+    test::add_noise(x, sd, rng);
+    CHECK(tracker.assign(x, sd) != 0);
+  }
+}

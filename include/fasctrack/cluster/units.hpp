@@ -14,6 +14,8 @@
 #include <fasctrack/core/types.hpp>
 #include <fasctrack/detect/events.hpp>
 
+#include <limits>
+#include <utility>
 #include <vector>
 
 namespace fasctrack::cluster {
@@ -25,6 +27,13 @@ struct ClusterOptions {
   /// agreement factor. Surface MUAPs of one unit repeat with r > 0.9.
   double match_threshold = 0.8;
   double max_lag_ms = 1.0;          ///< alignment search around the event sample
+  /// Second, wider alignment search (0 disables it) for a discharge that
+  /// matches no template within max_lag_ms, and for two templates that do
+  /// not match each other within it: the same unit timed on another phase
+  /// of its potential. The phases of a complex (polyphasic) potential lie up
+  /// to ~10-15 ms apart, and noise decides which is largest in one
+  /// discharge. Clamped to the snippet half-width less 5 ms.
+  double realign_lag_ms = 12.0;
   double max_amplitude_ratio = 1.8; ///< a discharge more than this x larger/smaller than the template is another unit
   /// Template update weight for each new member (running mean until 1/weight
   /// members, then exponential), so slow drift over a session is followed.
@@ -56,6 +65,12 @@ struct SupportMask {
   std::vector<unsigned char> mask;
   std::vector<Index> first, last;
 };
+/// A waveform's best similarity to one template, and where.
+struct Match {
+  double score = -std::numeric_limits<double>::infinity();
+  double correlation = 0.0;
+  Index lag = 0;
+};
 }  // namespace detail
 
 /// Sequential template matcher.
@@ -69,6 +84,10 @@ class UnitTracker {
   /// growing. Throws std::invalid_argument on a shape mismatch or when no
   /// channel has a positive, finite noise SD.
   int assign(const RowMatrix<float>& snippet_uv, const std::vector<double>& noise_sd_uv);
+  /// Where the last assigned discharge sits against its unit's template:
+  /// snippet column j + last_lag() matches template column j (0 for a
+  /// discharge that founded its unit).
+  Index last_lag() const noexcept { return last_lag_; }
   /// Every unit ever founded, indexed by id, including merged ones
   /// (merged_into >= 0), which no longer take discharges.
   const std::vector<UnitTemplate>& units() const noexcept { return units_; }
@@ -83,6 +102,8 @@ class UnitTracker {
 
  private:
   void update_noise_acf();
+  std::pair<detail::Match, std::size_t> best_match(const RowMatrix<double>& x, const detail::SupportMask& xs, double vx,
+                                                   bool realign, Index min_count, std::size_t skip, double kappa2);
   int merge_check(std::size_t updated);
 
   Index n_channels_;
@@ -91,7 +112,9 @@ class UnitTracker {
   ClusterOptions options_;
   std::vector<UnitTemplate> units_;
   Index max_lag_ = 0;                 ///< +-max_lag_ms in samples
+  Index realign_lag_ = 0;             ///< +-realign_lag_ms in samples (0: no second search)
   Index dilation_ = 0;                ///< support widening in samples (see units.cpp)
+  Index last_lag_ = 0;
   // Scratch sized at construction so assign() does not allocate.
   std::vector<double> inv_sd_;        ///< 1 / noise SD per channel, 0 for unusable channels
   RowMatrix<double> x_;               ///< whitened snippet
@@ -99,6 +122,8 @@ class UnitTracker {
   RowMatrix<double> m_;               ///< whitened template of the unit just updated (merge check)
   detail::SupportMask x_support_, t_support_, m_support_;
   std::vector<unsigned char> scratch_support_;
+  std::vector<unsigned char> allowed_;  ///< realigned lags that pass the centre test (see best_match)
+  std::vector<unsigned char> no_lags_;  ///< empty: every lag allowed
   /// Running estimate of the noise autocorrelation at lags 0..~1 ms (from the
   /// snippet samples away from any discharge): band-limited noise makes the
   /// match statistics vary more than white noise would (see units.cpp).
