@@ -339,7 +339,7 @@ void UnitTracker::update_noise_acf() {
   ++acf_updates_;
 }
 
-int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<double>& noise_sd_uv) {
+int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<double>& noise_sd_uv, bool may_found) {
   if (snippet_uv.rows() != n_channels_ || snippet_uv.cols() != snippet_samples_)
     throw std::invalid_argument("UnitTracker::assign: snippet is (" + std::to_string(snippet_uv.rows()) + ", " +
                                 std::to_string(snippet_uv.cols()) + "), expected (" + std::to_string(n_channels_) +
@@ -364,7 +364,7 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
   update_noise_acf();
   const double kappa2 = square_inflation(noise_acf_);
 
-  auto [best, best_unit] = best_match(x_, x_support_, 1.0, false, 0, units_.size(), kappa2);
+  auto [best, best_unit] = best_match(x_, x_support_, 1.0, false, may_found ? 0 : kMergeMinCount, units_.size(), kappa2);
   // Against averaged templates only: a founder's phases are as noisy as the
   // discharge's, and a wide search over two noisy waveforms finds chance
   // alignments.
@@ -394,6 +394,7 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
     last_lag_ = best.lag;
     return merge_check(best_unit);
   }
+  if (!may_found) return -1;
 
   UnitTemplate unit;
   unit.id = static_cast<int>(units_.size());

@@ -193,6 +193,11 @@ constexpr double kFaintSd = 4.0;
 // deflection moves there, to its own largest deflection within
 // +-kRetimeSearchMs of that place.
 constexpr Index kRetimeMinCount = 4;
+// A candidate too small to stand alone is rescued by an established unit's
+// template only if its zero-phase peak reaches this many noise SDs (band-
+// limited noise exceeds 4 SD about once per 30000 samples per channel) and
+// its peak to peak kNoiseRangeSd.
+constexpr double kRescuePeakSd = 4.0;
 constexpr double kRetimeTolMs = 1.5;
 constexpr double kRetimeSearchMs = 0.5;
 
@@ -239,6 +244,9 @@ struct Candidate {
   std::vector<char> channels;
   double score = 0.0;
   double peak_uv = 0.0;  // largest absolute deflection (zero-phase) on the event channel
+  // Too small to stand on its own, kept only if it repeats an established
+  // unit's waveform (see the rescue rule in refine_segment).
+  bool tentative = false;
 };
 
 }  // namespace
@@ -1561,7 +1569,17 @@ struct StreamingDetector<T>::Impl {
     SegmentResult result;
     result.peak_abs = best_abs;
     result.broad = too_long || common_mode;
-    if (common_mode || pop || too_long || cl.truncated || too_small || clipped) {
+    const bool implausible = common_mode || pop || too_long || cl.truncated || clipped;
+    // Rescue: a candidate rejected only for its size (the guards against
+    // noise excursions, which cost most on single leads where nothing
+    // neighbouring can vouch for a discharge) whose zero-phase peak still
+    // reaches kRescuePeakSd is kept tentatively, and becomes an event only if
+    // it repeats the waveform of a unit already established by larger
+    // discharges (see assign_ready). Noise does not repeat a multichannel
+    // waveform; a motor unit does, discharge after discharge.
+    const bool rescue = too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
+                        best_p2p >= kNoiseRangeSd * sd_best;
+    if (implausible || (too_small && !rescue)) {
       if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
       }
@@ -1570,11 +1588,15 @@ struct StreamingDetector<T>::Impl {
 
     result.accepted = true;
     Candidate& cand = result.cand;
+    cand.tentative = rescue;
     Event& ev = cand.event;
     ev.sample = sample;
     ev.time_s = static_cast<double>(sample) / fs;
     ev.channel = best;
-    ev.amplitude_uv = feat.amplitude_uv;
+    // A rescued sliver's measured potential shrank to part of its main
+    // phase (that is why it was too small); its peak to peak around the
+    // peak is the better measure of its size.
+    ev.amplitude_uv = rescue && sliver ? std::max(feat.amplitude_uv, best_p2p) : feat.amplitude_uv;
     ev.duration_ms = feat.duration_ms;
     ev.phases = feat.phases;
     ev.turns = feat.turns;
@@ -1647,6 +1669,13 @@ struct StreamingDetector<T>::Impl {
         Candidate& y = candidates[i + 1];
         if (!connected(x, y)) continue;
         const Index dt = y.event.sample - x.event.sample;
+        // A tentative candidate next to a real one is part of it (or its
+        // ripple): it never takes a real one's place.
+        if (x.tentative != y.tentative && dt <= merge) {
+          candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(x.tentative ? i : i + 1));
+          changed = true;
+          break;
+        }
         const double small = std::min(x.event.amplitude_uv, y.event.amplitude_uv);
         const double large = std::max(x.event.amplitude_uv, y.event.amplitude_uv);
         // Within merge_ms a clearly smaller candidate that is not the same
@@ -1826,7 +1855,8 @@ struct StreamingDetector<T>::Impl {
         move_to_larger_component(first, cand);
         continue;
       }
-      const int unit = units.assign(cand.snippet, cand.noise_sd);
+      const int unit = units.assign(cand.snippet, cand.noise_sd, !cand.tentative);
+      if (unit < 0) continue;  // tentative, and no established unit's waveform
       cand.event.unit = unit;
       // Re-timed onto a candidate still waiting: that candidate is this
       // discharge, detected on the phase the template says is its largest.

@@ -416,3 +416,39 @@ TEST_CASE("UnitTracker does not realign a discharge onto another one in its snip
     CHECK(tracker.assign(x, sd) != 0);
   }
 }
+
+TEST_CASE("UnitTracker takes a tentative discharge only into an established unit", "[cluster]") {
+  const test::Shape shape = test::triphasic(1.2);
+  const std::vector<double> sd{4.0, 4.0};
+  auto discharge = [&](double scale, std::mt19937& rng) {
+    RowMatrix<float> x(2, kSnippet);
+    x.row(0) = test::channel_discharge(shape, 40.0, kSnippet, kFs, 0.0, scale);
+    x.row(1) = test::channel_discharge(shape, -25.0, kSnippet, kFs, 0.0, scale);
+    test::add_noise(x, sd, rng);
+    return x;
+  };
+  UnitTracker tracker(2, kSnippet, kFs);
+  std::mt19937 rng(9);
+  // Too few members yet: nothing to be matched against.
+  REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
+  CHECK(tracker.assign(discharge(1.0, rng), sd, false) == -1);
+  for (int i = 0; i < 3; ++i) REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
+  const Index count = tracker.units()[0].count;
+  const RowMatrix<float> before = tracker.units()[0].waveform_uv;
+  // Noise alone, and another shape, are refused and change nothing.
+  for (int i = 0; i < 20; ++i) {
+    RowMatrix<float> noise = RowMatrix<float>::Zero(2, kSnippet);
+    test::add_noise(noise, sd, rng);
+    CHECK(tracker.assign(noise, sd, false) == -1);
+  }
+  RowMatrix<float> other(2, kSnippet);
+  other.row(0) = test::channel_discharge(test::Shape{{-1.0, 0.8}, {-1.0, 1.0}, {1.5, 1.5}}, 40.0, kSnippet, kFs, 0.0, 1.0);
+  other.row(1) = test::channel_discharge(test::Shape{{-1.0, 0.8}, {-1.0, 1.0}, {1.5, 1.5}}, 40.0, kSnippet, kFs, 0.0, 1.0);
+  CHECK(tracker.assign(other, sd, false) == -1);
+  CHECK(tracker.units().size() == 1);
+  CHECK(tracker.units()[0].count == count);
+  CHECK(tracker.units()[0].waveform_uv == before);
+  // The unit's own discharge is taken.
+  CHECK(tracker.assign(discharge(0.9, rng), sd, false) == 0);
+  CHECK(tracker.units()[0].count == count + 1);
+}

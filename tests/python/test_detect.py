@@ -138,16 +138,21 @@ def test_neurokit2_voluntary_bursts_are_masked_not_counted():
 
 def test_biosppy_rest_recording_is_a_negative_control(real_data):
     # Almost entirely rest, activity barely above noise (12-bit counts, ~0.8 uV
-    # each). Recorded finding (README): 14 small events, 5-22 uV peak-to-peak,
-    # 7 of them in the weak-activity stretches its README describes (35-41 s,
+    # each). Recorded finding (README): 17 small events, 5-22 uV peak-to-peak,
+    # 9 of them in the weak-activity stretches its README describes (35-41 s,
     # 50-58 s); nothing large. Over-sensitivity on this quantised single lead
     # is a known open problem, so this pins today's behaviour as an upper bound.
-    # (13 until single-lead discharges whose measured potential shrank to its
-    # main phase stopped being rejected as slivers; the one added, at 95.8 s,
-    # sits next to two others.)
+    # (14 until small candidates that repeat an established unit's waveform
+    # were rescued: the three added, at 36.8, 38.7 and 54.1 s, lie in those
+    # stretches and carry the label of the unit already active there, so the
+    # count outside them is unchanged at 8.)
     rec = fasctrack.read(real_data / "biosppy-emg" / "emg.txt", scale_to_uv=0.8)
     r = fasctrack.detect(rec)
-    assert len(r.events) <= 14, r.events
+    assert len(r.events) <= 17, r.events
+    t = r.events.time_s
+    weak = t.between(35, 41) | t.between(50, 58)
+    assert (~weak).sum() <= 8, r.events[~weak]
+    assert r.events.amplitude_uv.between(1.0, 25.0).all(), r.events
     assert r.events["amplitude_uv"].max() < 30.0
     assert r.summary["noise_floor_uv"][0] == pytest.approx(1.34, abs=0.2)
 
