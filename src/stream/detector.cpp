@@ -383,7 +383,9 @@ struct StreamingDetector<T>::Impl {
   // are (C, R) with R a power of two, so walking one sample across channels
   // strides by R doubles and every channel lands in the same cache set.
   RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
-  std::vector<double> score_t, power_t;  // (B, C): transposed score and y^2
+  std::vector<double> score_t;            // (B, C): transposed score
+  std::vector<Index> sub_ends;            // stage C: where sub-blocks end in the block
+  std::vector<double> sub_sums;           // stage C: each channel's band power up to each of those ends
   std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
@@ -510,7 +512,8 @@ struct StreamingDetector<T>::Impl {
     column.assign(static_cast<std::size_t>(C), 0.0);
     energy.setZero(C, B);
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
-    power_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    sub_ends.reserve(static_cast<std::size_t>(B / Bm + 2));
+    sub_sums.assign(static_cast<std::size_t>((B / Bm + 2) * C), 0.0);
     nonfinite_n.assign(static_cast<std::size_t>(B), 0);
     stuck_n_at.assign(static_cast<std::size_t>(B), 0);
     hot.clear();
@@ -1040,36 +1043,57 @@ struct StreamingDetector<T>::Impl {
     const Index vol_min = std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs));
     const Index vol_channels =
         std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction * static_cast<double>(n_usable))));
-    // Scores and band power channel by channel, transposed so that the
-    // per-sample pass below reads one contiguous row.
+    // Scores channel by channel, transposed so that the per-sample pass
+    // below reads one contiguous row. The band power needs no transposition:
+    // each channel's sub-block sum is added here in time order, as the
+    // per-sample pass would (the same rounding), and cut where a sub-block
+    // ends (ends: samples into the block; sums: C per end, then the rest).
+    sub_ends.clear();
+    for (Index i = Bm - sub_n - 1; i < t1 - t0; i += Bm) sub_ends.push_back(i);
+    const std::size_t n_ends = sub_ends.size();
     for_parts([&](Part& part) {
+    const char* const flags = chan_bad_ring.data();
+    const char* const bad = bad_ring.data();
+    double* const score = score_t.data();
+    const Index ring_mask = R - 1, n_ch = C;
     for (Index c = part.c0; c < part.c1; ++c) {
       const auto cs = static_cast<std::size_t>(c);
       const double* dr = &d_ring(c, 0);
       const double* yr = &y_ring(c, 0);
+      const bool use = usable[cs];
+      const double lc = loc[cs], sl = scale[cs];
       for (Index t = t0; t < t1; ++t) {
-        const auto at = static_cast<std::size_t>((t - t0) * C + c);
-        const bool sample_bad = bad_ring[static_cast<std::size_t>(slot(t))] != 0;
+        const Index s = t & ring_mask;
         double sc = 0.0;
-        if (usable[cs] && !sample_bad && !chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)])
-          sc = (dr[slot(t)] - loc[cs]) / scale[cs];
-        score_t[at] = sc;
-        const double y = yr[slot(t)];
-        power_t[at] = y * y;
+        if (use && !bad[s] && !flags[s * n_ch + c]) sc = (dr[s] - lc) / sl;
+        score[(t - t0) * n_ch + c] = sc;
+      }
+      double acc = sub_sum[cs];
+      Index t = t0;
+      for (std::size_t e = 0; e <= n_ends; ++e) {
+        const Index stop = e < n_ends ? t0 + sub_ends[e] + 1 : t1;
+        for (; t < stop; ++t) {
+          const double y = yr[t & ring_mask];
+          acc += y * y;
+        }
+        sub_sums[e * static_cast<std::size_t>(n_ch) + cs] = acc;
+        acc = 0.0;
       }
     }
     });
+    std::size_t e = 0;
     for (Index t = t0; t < t1; ++t) {
       hot.clear();
       const double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
-      const double* pw = &power_t[static_cast<std::size_t>((t - t0) * C)];
-      for (Index c = 0; c < C; ++c) {
+      for (Index c = 0; c < C; ++c)
         if (sc[c] > opt.threshold_sd) hot.push_back(c);
-        sub_sum[static_cast<std::size_t>(c)] += pw[c];
-      }
       tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
-      if (++sub_n == Bm) end_sub_block(t + 1, vol_min, vol_channels);
+      if (++sub_n == Bm) {
+        std::copy_n(&sub_sums[e++ * static_cast<std::size_t>(C)], C, sub_sum.begin());
+        end_sub_block(t + 1, vol_min, vol_channels);
+      }
     }
+    std::copy_n(&sub_sums[n_ends * static_cast<std::size_t>(C)], C, sub_sum.begin());
     c_end = t1;
     ++c_blocks;
     after_scoring();
