@@ -181,6 +181,9 @@ void bind_filter(py::module_& m) {
       .def_readonly("prominence_db", &filter::MainsReport::prominence_db)
       .def_readonly("candidate_prominence_db", &filter::MainsReport::candidate_prominence_db)
       .def_readonly("channel_prominence_db", &filter::MainsReport::channel_prominence_db)
+      .def_readonly("threshold_db", &filter::MainsReport::threshold_db)
+      .def_readonly("candidate_harmonic_prominence_db", &filter::MainsReport::candidate_harmonic_prominence_db)
+      .def_readonly("harmonic_threshold_db", &filter::MainsReport::harmonic_threshold_db)
       .def("__repr__", [](const filter::MainsReport& r) {
         return "MainsReport(status='" + std::string(filter::to_string(r.status)) + "', frequency_hz=" +
                py::repr(py::float_(r.frequency_hz)).cast<std::string>() + ", prominence_db=" +

@@ -327,6 +327,20 @@ void median_and_mad_sd(std::span<const double> v, std::vector<double>& scratch, 
   sd = 1.482602218505602 * mad;
 }
 
+void strided_median_and_mad_sd(std::span<const double> v, std::size_t stride, std::size_t min_values,
+                               std::vector<double>& subset, std::vector<double>& scratch, std::vector<double>& dev,
+                               double& median, double& sd) {
+  const std::size_t n = v.size();
+  while (stride > 1 && (n + stride - 1) / stride < min_values) --stride;
+  if (stride <= 1) {
+    median_and_mad_sd(v, scratch, dev, median, sd);
+    return;
+  }
+  subset.resize((n + stride - 1) / stride);
+  for (std::size_t i = 0, j = 0; i < n; i += stride, ++j) subset[j] = v[i];
+  median_and_mad_sd(subset, scratch, dev, median, sd);
+}
+
 namespace {
 
 

@@ -34,6 +34,14 @@ double select_kth(std::span<const double> v, std::size_t k, std::vector<double>&
 void median_and_mad_sd(std::span<const double> v, std::vector<double>& scratch, std::vector<double>& deviations,
                        double& median, double& sd);
 
+/// median_and_mad_sd of every stride-th value of v (v[0], v[stride], ...),
+/// copied into subset first: a robust SD from a subset of a block. The
+/// stride is lowered when it would leave fewer than min_values values (a
+/// short block), down to 1 (every value). stride >= 1; v must not be empty.
+void strided_median_and_mad_sd(std::span<const double> v, std::size_t stride, std::size_t min_values,
+                               std::vector<double>& subset, std::vector<double>& scratch,
+                               std::vector<double>& deviations, double& median, double& sd);
+
 /// The median of n values for many sets of n at once, by a comparator network.
 ///
 /// The detector takes the median over the electrodes at every sample (the

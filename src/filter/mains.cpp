@@ -302,6 +302,7 @@ MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd
   MainsReport report;
   report.candidate_prominence_db.assign(n_candidates, 0.0);
   report.channel_prominence_db.assign(static_cast<std::size_t>(n_channels), 0.0);
+  report.candidate_harmonic_prominence_db.assign(n_candidates, {});
   if (n_samples < fine_nperseg(fs) || freqs_hz.size() < 2 || power.cols() != freqs_hz.size()) {
     report.status = MainsStatus::too_short;
     return report;
@@ -350,10 +351,23 @@ MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd
   }
   const bool use_null = static_cast<Index>(null_positions.size()) >= kMinNullPositions;
 
+  // Every harmonic of each candidate, for the notch comb: the ones scored
+  // above, and the rest up to where the neighbourhood fits below Nyquist.
+  std::vector<std::vector<double>> every(n_candidates);
+  for (std::size_t k = 0; k < n_candidates; ++k)
+    for (int h = 1; h * options.candidates_hz[k] + kNeighbourHalfWidthHz <= nyquist; ++h)
+      every[k].push_back(h * options.candidates_hz[k]);
+  std::vector<RowMatrix<double>> harmonic_db(n_candidates);
+  for (std::size_t k = 0; k < n_candidates; ++k) harmonic_db[k].resize(static_cast<Index>(every[k].size()), n_channels);
+
   RowMatrix<double> score = RowMatrix<double>::Zero(n_channels, static_cast<Index>(n_candidates));
   std::vector<double> chance(static_cast<std::size_t>(n_channels), -std::numeric_limits<double>::infinity());
   std::vector<double> scratch;
   std::vector<double> null_values, null_db;
+  // Every channel's null prominences, for the chance level of the harmonic
+  // statistic (an upper quartile over channels) below.
+  RowMatrix<double> null_all;
+  if (use_null) null_all.resize(n_channels, static_cast<Index>(null_positions.size()));
   std::optional<NullProminence> null_prominence;
   if (use_null) null_prominence.emplace(null_positions, n_freqs, df, in_line);
   for (Index c = 0; c < n_channels; ++c) {
@@ -365,9 +379,16 @@ MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd
         if (!std::isnan(db)) best = std::max(best, db);
       }
       score(c, static_cast<Index>(k)) = std::isfinite(best) ? best : 0.0;
+      // A harmonic whose floor cannot be measured counts as present: a
+      // needless notch costs time, a missing one leaves a line.
+      for (std::size_t h = 0; h < every[k].size(); ++h) {
+        const double db = prominence_db(p, n_freqs, df, every[k][h], in_line, scratch);
+        harmonic_db[k](static_cast<Index>(h), c) = std::isnan(db) ? kMaxDb : db;
+      }
     }
     if (use_null) {
       null_prominence->run(p, null_db, scratch);
+      for (std::size_t q = 0; q < null_db.size(); ++q) null_all(c, static_cast<Index>(q)) = null_db[q];
       null_values.clear();
       for (double db : null_db)
         if (!std::isnan(db)) null_values.push_back(db);
@@ -390,6 +411,36 @@ MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd
   report.prominence_db = report.candidate_prominence_db[best_k];
   const double chance_db = median_in_place(chance);  // -inf when no channel had a null
   const double threshold = std::max(options.min_prominence_db, chance_db);
+  report.threshold_db = threshold;
+  // The harmonics' statistic: the upper quartile over channels.
+  std::vector<double> sorted;
+  const auto upper_quartile = [&](const double* v, Index stride) {
+    sorted.clear();
+    for (Index c = 0; c < n_channels; ++c)
+      if (!std::isnan(v[c * stride])) sorted.push_back(v[c * stride]);
+    if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+    std::sort(sorted.begin(), sorted.end());
+    return quantile_sorted(sorted, 0.75);
+  };
+  for (std::size_t k = 0; k < n_candidates; ++k)
+    for (Index h = 0; h < harmonic_db[k].rows(); ++h)
+      report.candidate_harmonic_prominence_db[k].push_back(upper_quartile(harmonic_db[k].row(h).data(), 1));
+  // Its chance level: the same statistic at the null positions, 99th
+  // percentile (at least min_prominence_db). Lower than the line's
+  // threshold on purpose: a needless notch costs a little time, a missed
+  // harmonic leaves a line in the band.
+  report.harmonic_threshold_db = options.min_prominence_db;
+  if (use_null) {
+    std::vector<double> null_stat;
+    for (Index q = 0; q < null_all.cols(); ++q) {
+      const double v = upper_quartile(null_all.data() + q, null_all.cols());
+      if (!std::isnan(v)) null_stat.push_back(v);
+    }
+    if (static_cast<Index>(null_stat.size()) >= kMinNullPositions) {
+      std::sort(null_stat.begin(), null_stat.end());
+      report.harmonic_threshold_db = std::max(options.min_prominence_db, quantile_sorted(null_stat, 0.99));
+    }
+  }
   if (report.prominence_db >= threshold) {
     report.status = MainsStatus::found;
     report.frequency_hz = options.candidates_hz[best_k];
@@ -401,6 +452,17 @@ MainsReport mains_from_psd(const RowMatrix<double>& power, const Eigen::VectorXd
 }
 
 }  // namespace detail
+
+std::vector<bool> harmonics_to_notch(const MainsReport& report, double mains_hz, std::size_t n,
+                                     const MainsOptions& options) {
+  std::vector<bool> need(n, true);
+  const auto& cands = options.candidates_hz;
+  const auto it = std::find(cands.begin(), cands.end(), mains_hz);
+  if (it == cands.end() || report.candidate_harmonic_prominence_db.size() != cands.size()) return need;
+  const auto& db = report.candidate_harmonic_prominence_db[static_cast<std::size_t>(it - cands.begin())];
+  for (std::size_t k = 1; k < std::min(n, db.size()); ++k) need[k] = db[k] >= report.harmonic_threshold_db;
+  return need;
+}
 
 template <class T>
 MainsReport detect_mains(SignalView<T> x, double fs, const MainsOptions& options) {

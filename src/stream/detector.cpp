@@ -69,6 +69,9 @@ constexpr double kRefineMs = 150.0;
 constexpr double kMaxClusterMs = 100.0;
 // Sub-block for the voluntary and bad-signal bookkeeping.
 constexpr double kMaskBlockMs = 50.0;
+// A block SD from fewer values than this (a short final block) uses more of
+// the block: the MAD's relative error is ~1.17/sqrt(n), 15% at 64.
+constexpr std::size_t kMinSdValues = 64;
 // A contraction raises the band RMS over a good part of the electrodes; one
 // quarter is one bipolar lead of four, or ~16 electrodes of an 8x8 grid.
 constexpr double kVoluntaryChannelFraction = 0.25;
@@ -324,13 +327,14 @@ struct StreamingDetector<T>::Impl {
   struct Part {
     Index c0 = 0, c1 = 0;
     std::optional<filter::SosFilter<double>> filt;
-    std::vector<double> scratch, deviations, row;
+    std::vector<double> scratch, deviations, row, subset;
     std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
     std::vector<const double*> rows;  // stage B: the energy rows of a neighbourhood
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
   std::vector<double> block_sd, block_med;  // per channel, the block's statistics
+  std::size_t sd_stride_a = 1, sd_stride_b = 1;  // every how many samples stages A and B measure the block SD
   filter::MainsReport mains;
   double mains_hz = 0.0;
   std::vector<filter::ChannelQuality> quality;
@@ -397,7 +401,9 @@ struct StreamingDetector<T>::Impl {
   // are (C, R) with R a power of two, so walking one sample across channels
   // strides by R doubles and every channel lands in the same cache set.
   RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
-  std::vector<double> score_t, power_t;  // (B, C): transposed score and y^2
+  std::vector<double> score_t;            // (B, C): transposed score
+  std::vector<Index> sub_ends;            // stage C: where sub-blocks end in the block
+  std::vector<double> sub_sums;           // stage C: each channel's band power up to each of those ends
   std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
@@ -433,6 +439,15 @@ struct StreamingDetector<T>::Impl {
     feature_half = samples_of(opt.max_duration_ms + 5.0, fs);
     pad = samples_of(opt.mask_padding_s * 1e3, fs);
     box_len = std::max<Index>(2, samples_of(kLowBoxMs, fs));
+    // The block SDs need not visit every sample. The band-passed noise is
+    // nearly uncorrelated at lags of 1/(2 x low-pass edge) (its
+    // autocorrelation's first zero), so samples that far apart carry almost
+    // all of a block's information about its SD; the statistic of stage B is
+    // a 5 ms moving energy, whose values half a window apart already share
+    // only half their samples. Subsets strided from the block start keep the
+    // result independent of how the stream is chunked.
+    sd_stride_a = static_cast<std::size_t>(std::max(1.0, std::floor(fs / (2.0 * std::min(opt.lowpass_hz, 0.45 * fs)))));
+    sd_stride_b = static_cast<std::size_t>(std::max<Index>(1, L / 2));
     box_noise_gain = boxcar_noise_gain(box_len, opt.highpass_hz, std::min(opt.lowpass_hz, 0.45 * fs), fs);
     derecruit = samples_of(kDerecruitMs, fs);
     const double tonic_span_ms = (opt.tonic_min_discharges - 1) * opt.tonic_isi_ms;
@@ -515,7 +530,8 @@ struct StreamingDetector<T>::Impl {
     column.assign(static_cast<std::size_t>(C), 0.0);
     energy.setZero(C, B);
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
-    power_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    sub_ends.reserve(static_cast<std::size_t>(B / Bm + 2));
+    sub_sums.assign(static_cast<std::size_t>((B / Bm + 2) * C), 0.0);
     nonfinite_n.assign(static_cast<std::size_t>(B), 0);
     stuck_n_at.assign(static_cast<std::size_t>(B), 0);
     hot.clear();
@@ -772,6 +788,22 @@ struct StreamingDetector<T>::Impl {
     return mains.status == filter::MainsStatus::found || probe_n + P > Pmax || P == 0;
   }
 
+  // The notches of a comb (one per harmonic, fundamental first) whose
+  // harmonic the probe shows above its chance level. A harmonic below that
+  // holds a small share of the band's noise power (a line 10 dB over the
+  // noise of a 0.5 Hz bin carries ~1.5% of 20-500 Hz noise), so its notch
+  // would only cost time: mains puts its power in the fundamental and a few
+  // (mostly odd) harmonics, leaving most of the ~19 notches below 1 kHz
+  // idle. The fundamental is kept whenever there is mains; harmonics the
+  // probe could not score are kept too.
+  filter::Sos present_notches(const filter::Sos& comb, double hz) const {
+    const std::vector<bool> need = filter::harmonics_to_notch(mains, hz, static_cast<std::size_t>(comb.rows()));
+    filter::Sos out(std::count(need.begin(), need.end(), true), 6);
+    for (Index k = 0, i = 0; k < comb.rows(); ++k)
+      if (need[static_cast<std::size_t>(k)]) out.row(i++) = comb.row(k);
+    return out;
+  }
+
   void start() {
     started = true;
     const Index n = probe_n;
@@ -808,7 +840,7 @@ struct StreamingDetector<T>::Impl {
       filter::MainsNotchOptions no;
       no.bandwidth_hz = opt.notch_bandwidth_hz;
       no.max_frequency_hz = std::min(0.95 * fs / 2.0, band_limit);
-      if (hz < no.max_frequency_hz) sos = filter::cascade(sos, filter::mains_notches(hz, fs, no));
+      if (hz < no.max_frequency_hz) sos = filter::cascade(sos, present_notches(filter::mains_notches(hz, fs, no), hz));
       mains_hz = hz;
     }
     for (auto& part : parts) part.filt.emplace(sos, part.c1 - part.c0);
@@ -900,8 +932,9 @@ struct StreamingDetector<T>::Impl {
           any_bad = any_bad || chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C + c)];
         }
         double med = 0.0, sd = 0.0;
-        detail::median_and_mad_sd(std::span<const double>(&block_y(c, 0), static_cast<std::size_t>(n)), part.scratch,
-                                  part.deviations, med, sd);
+        detail::strided_median_and_mad_sd(std::span<const double>(&block_y(c, 0), static_cast<std::size_t>(n)),
+                                          sd_stride_a, kMinSdValues, part.subset, part.scratch, part.deviations, med,
+                                          sd);
         // A block with filled samples says nothing about the noise: an
         // infinite SD is ignored by the low-quantile floor.
         block_sd[static_cast<std::size_t>(c)] = any_bad ? std::numeric_limits<double>::infinity() : sd;
@@ -992,7 +1025,8 @@ struct StreamingDetector<T>::Impl {
         detail::mean_cbrt(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean, d);
         to_ring(&d_ring(c, 0), t0, d, m);
         double med = 0.0, sd = 0.0;
-        detail::median_and_mad_sd(part.row, part.scratch, part.deviations, med, sd);
+        detail::strided_median_and_mad_sd(part.row, sd_stride_b, kMinSdValues, part.subset, part.scratch,
+                                          part.deviations, med, sd);
         block_med[static_cast<std::size_t>(c)] = med;
         block_sd[static_cast<std::size_t>(c)] = sd;
       }
@@ -1027,36 +1061,57 @@ struct StreamingDetector<T>::Impl {
     const Index vol_min = std::max<Index>(1, samples_of(opt.voluntary_min_s * 1e3, fs));
     const Index vol_channels =
         std::max<Index>(1, static_cast<Index>(std::ceil(kVoluntaryChannelFraction * static_cast<double>(n_usable))));
-    // Scores and band power channel by channel, transposed so that the
-    // per-sample pass below reads one contiguous row.
+    // Scores channel by channel, transposed so that the per-sample pass
+    // below reads one contiguous row. The band power needs no transposition:
+    // each channel's sub-block sum is added here in time order, as the
+    // per-sample pass would (the same rounding), and cut where a sub-block
+    // ends (ends: samples into the block; sums: C per end, then the rest).
+    sub_ends.clear();
+    for (Index i = Bm - sub_n - 1; i < t1 - t0; i += Bm) sub_ends.push_back(i);
+    const std::size_t n_ends = sub_ends.size();
     for_parts([&](Part& part) {
+    const char* const flags = chan_bad_ring.data();
+    const char* const bad = bad_ring.data();
+    double* const score = score_t.data();
+    const Index ring_mask = R - 1, n_ch = C;
     for (Index c = part.c0; c < part.c1; ++c) {
       const auto cs = static_cast<std::size_t>(c);
       const double* dr = &d_ring(c, 0);
       const double* yr = &y_ring(c, 0);
+      const bool use = usable[cs];
+      const double lc = loc[cs], sl = scale[cs];
       for (Index t = t0; t < t1; ++t) {
-        const auto at = static_cast<std::size_t>((t - t0) * C + c);
-        const bool sample_bad = bad_ring[static_cast<std::size_t>(slot(t))] != 0;
+        const Index s = t & ring_mask;
         double sc = 0.0;
-        if (usable[cs] && !sample_bad && !chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)])
-          sc = (dr[slot(t)] - loc[cs]) / scale[cs];
-        score_t[at] = sc;
-        const double y = yr[slot(t)];
-        power_t[at] = y * y;
+        if (use && !bad[s] && !flags[s * n_ch + c]) sc = (dr[s] - lc) / sl;
+        score[(t - t0) * n_ch + c] = sc;
+      }
+      double acc = sub_sum[cs];
+      Index t = t0;
+      for (std::size_t e = 0; e <= n_ends; ++e) {
+        const Index stop = e < n_ends ? t0 + sub_ends[e] + 1 : t1;
+        for (; t < stop; ++t) {
+          const double y = yr[t & ring_mask];
+          acc += y * y;
+        }
+        sub_sums[e * static_cast<std::size_t>(n_ch) + cs] = acc;
+        acc = 0.0;
       }
     }
     });
+    std::size_t e = 0;
     for (Index t = t0; t < t1; ++t) {
       hot.clear();
       const double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
-      const double* pw = &power_t[static_cast<std::size_t>((t - t0) * C)];
-      for (Index c = 0; c < C; ++c) {
+      for (Index c = 0; c < C; ++c)
         if (sc[c] > opt.threshold_sd) hot.push_back(c);
-        sub_sum[static_cast<std::size_t>(c)] += pw[c];
-      }
       tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
-      if (++sub_n == Bm) end_sub_block(t + 1, vol_min, vol_channels);
+      if (++sub_n == Bm) {
+        std::copy_n(&sub_sums[e++ * static_cast<std::size_t>(C)], C, sub_sum.begin());
+        end_sub_block(t + 1, vol_min, vol_channels);
+      }
     }
+    std::copy_n(&sub_sums[n_ends * static_cast<std::size_t>(C)], C, sub_sum.begin());
     c_end = t1;
     ++c_blocks;
     after_scoring();

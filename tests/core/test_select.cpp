@@ -92,6 +92,52 @@ TEST_CASE("median_and_mad_sd equals median and MAD by two nth_element calls", "[
   }
 }
 
+TEST_CASE("strided_median_and_mad_sd is the median and MAD of every stride-th value", "[select]") {
+  std::vector<double> subset, scratch, dev;
+  // The reference, the slow way: copy the subset, two nth_element calls.
+  const auto reference = [](const std::vector<double>& v, std::size_t stride, double& med, double& sd) {
+    std::vector<double> s;
+    for (std::size_t i = 0; i < v.size(); i += stride) s.push_back(v[i]);
+    const std::size_t k = s.size() / 2;
+    med = nth(s, k);
+    for (double& x : s) x = std::abs(x - med);
+    sd = 1.482602218505602 * nth(s, k);
+  };
+  for (const auto& v : cases()) {
+    for (std::size_t stride : {1u, 2u, 3u, 5u, 8u}) {
+      // The stride the helper must use: the largest up to `stride` leaving
+      // at least 64 values (or 1).
+      std::size_t want_stride = stride;
+      while (want_stride > 1 && (v.size() + want_stride - 1) / want_stride < 64) --want_stride;
+      INFO("n " << v.size() << " stride " << stride << " effective " << want_stride);
+      double med = 0.0, sd = 0.0, want_med = 0.0, want_sd = 0.0;
+      detail::strided_median_and_mad_sd(v, stride, 64, subset, scratch, dev, med, sd);
+      reference(v, want_stride, want_med, want_sd);
+      CHECK((med == want_med || (std::isnan(med) && std::isnan(want_med))));
+      CHECK((sd == want_sd || (std::isnan(sd) && std::isnan(want_sd))));
+    }
+  }
+}
+
+TEST_CASE("strided_median_and_mad_sd lowers the stride on short blocks", "[select]") {
+  std::mt19937 gen(5);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> v(200);
+  for (double& x : v) x = normal(gen);
+  std::vector<double> subset, scratch, dev;
+  double med = 0.0, sd = 0.0;
+  // 200 values at stride 4 leave 50 < 64: stride 3 leaves 67.
+  detail::strided_median_and_mad_sd(v, 4, 64, subset, scratch, dev, med, sd);
+  CHECK(subset.size() == 67);
+  std::vector<double> s;
+  for (std::size_t i = 0; i < v.size(); i += 3) s.push_back(v[i]);
+  CHECK(med == nth(s, s.size() / 2));
+  // A block shorter than the minimum is used whole.
+  std::vector<double> short_block(v.begin(), v.begin() + 40);
+  detail::strided_median_and_mad_sd(short_block, 4, 64, subset, scratch, dev, med, sd);
+  CHECK(med == nth(short_block, 20));
+}
+
 #include "core/fast_math.hpp"
 
 TEST_CASE("cbrt_inline is within an ulp of the exact cube root", "[select]") {

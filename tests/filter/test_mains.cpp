@@ -7,6 +7,7 @@
 #include "filter/emg_synth.hpp"
 #include "filter/spectral_internal.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -102,6 +103,62 @@ TEST_CASE("detect_mains finds mains carried by harmonics alone", "[filter][mains
     fundamental_only.harmonics = 1;
     CHECK(filter::detect_mains<double>(x, fs, fundamental_only).status == MainsStatus::not_found);
   }
+}
+
+TEST_CASE("harmonics_to_notch keeps the fundamental and the harmonics that stand out", "[filter][mains]") {
+  // 50 Hz mains with strong 3rd and weaker 5th harmonics (the simulator's
+  // and a rectifier's pattern) and nothing at the even ones, over a probe
+  // of 2 s (one Welch segment, the detector's default) and of 8 s.
+  const double fs = 2048.0;
+  for (double seconds : {2.0, 8.0}) {
+    RowMatrix<double> x = test::emg_noise(8, static_cast<Index>(seconds * fs), fs, 5.0, 1.0, 31);
+    test::add_mains(x, fs, 50.0, 5.0, {0.0, 0.4, 0.0, 0.2}, 32);
+    const auto report = filter::detect_mains<double>(x, fs);
+    REQUIRE(report.status == MainsStatus::found);
+    REQUIRE(report.candidate_harmonic_prominence_db.size() == 2);
+    // Harmonics whose +-8 Hz neighbourhood fits below 1024 Hz: 20 of 50 Hz, 16 of 60 Hz.
+    CHECK(report.candidate_harmonic_prominence_db[0].size() == 20);
+    CHECK(report.candidate_harmonic_prominence_db[1].size() == 16);
+    // The harmonics' chance level is at most the line's threshold (a missed
+    // harmonic costs more than a needless notch).
+    CHECK(report.harmonic_threshold_db <= report.threshold_db);
+    CHECK(report.harmonic_threshold_db >= 6.0);  // min_prominence_db
+    const std::vector<bool> need = filter::harmonics_to_notch(report, 50.0, 19);
+    INFO("seconds " << seconds << " threshold " << report.harmonic_threshold_db << " dB");
+    // Every harmonic that is there; of the 16 that are not, at most two by
+    // chance (the threshold is the null's 99th percentile: a needless notch
+    // only costs time).
+    CHECK(need[0]);
+    CHECK(need[2]);
+    CHECK(need[4]);
+    int extra = 0;
+    for (std::size_t k : {1u, 3u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u, 17u, 18u}) extra += need[k];
+    CHECK(extra <= 2);
+    // More rows than the report scored (a comb past its spectrum): the rest are kept.
+    const std::vector<bool> long_comb = filter::harmonics_to_notch(report, 50.0, 22);
+    CHECK(long_comb[20]);
+    CHECK(long_comb[21]);
+    // On 60 Hz (a forced setting the data do not support): the fundamental,
+    // and at most a chance harmonic or two.
+    const std::vector<bool> sixty = filter::harmonics_to_notch(report, 60.0, 15);
+    CHECK(sixty[0]);
+    CHECK(std::count(sixty.begin(), sixty.end(), true) <= 3);
+  }
+}
+
+TEST_CASE("harmonics_to_notch keeps every notch when the report cannot tell", "[filter][mains]") {
+  const double fs = 2000.0;
+  RowMatrix<double> x = test::emg_noise(2, 3999, fs, 5.0, 1.0, 3);  // under 2 s: too_short
+  test::add_mains(x, fs, 50.0, 20.0, {}, 4);
+  const auto short_report = filter::detect_mains<double>(x, fs);
+  REQUIRE(short_report.status == MainsStatus::too_short);
+  for (bool b : filter::harmonics_to_notch(short_report, 50.0, 19)) CHECK(b);
+  // A frequency that is not a candidate of the options.
+  RowMatrix<double> y = test::emg_noise(2, 8000, fs, 5.0, 1.0, 3);
+  test::add_mains(y, fs, 50.0, 20.0, {}, 4);
+  const auto report = filter::detect_mains<double>(y, fs);
+  for (bool b : filter::harmonics_to_notch(report, 55.0, 10)) CHECK(b);
+  CHECK(filter::harmonics_to_notch(report, 50.0, 0).empty());
 }
 
 TEST_CASE("a harmonic shared by 50 and 60 Hz is evidence for neither", "[filter][mains]") {

@@ -32,6 +32,21 @@ struct MainsReport {
   double prominence_db = 0.0;      ///< best candidate's score (median over channels)
   std::vector<double> candidate_prominence_db;  ///< score per candidate, same order as options
   std::vector<double> channel_prominence_db;    ///< detected line's score per channel (0 if not found)
+  /// What the best candidate had to reach to be found: min_prominence_db, or
+  /// the chance level of these spectra when that is higher.
+  double threshold_db = 0.0;
+  /// Per candidate (same order as options), the prominence of each harmonic
+  /// k x f0, k = 1, 2, ... while its +-8 Hz neighbourhood fits below Nyquist:
+  /// the upper quartile over channels, so a harmonic on a quarter of the
+  /// electrodes counts (a harmonic whose floor no channel can measure scores
+  /// as present).
+  std::vector<std::vector<double>> candidate_harmonic_prominence_db;
+  /// The chance level of that statistic: its 99th percentile at the null
+  /// positions (line-free frequencies of the EMG band) of these spectra, at
+  /// least min_prominence_db (which it is when there are too few positions).
+  /// A harmonic at or above it is present; the others are under the noise of
+  /// their 0.5 Hz bins.
+  double harmonic_threshold_db = 0.0;
 };
 
 /// Detects the mains frequency from the data: Welch PSD (0.5 Hz resolution)
@@ -40,5 +55,13 @@ struct MainsReport {
 /// Non-finite samples are replaced by zero for this estimate only.
 template <class T>
 MainsReport detect_mains(SignalView<T> x, double fs, const MainsOptions& options = {});
+
+/// Which of the first n harmonics of mains_hz (element k: harmonic k + 1, the
+/// rows of a mains_notches comb) need a notch by the report of detect_mains
+/// run with these options: the fundamental always, every harmonic scored at
+/// or above harmonic_threshold_db, and any the report did not score (beyond
+/// its spectrum, too short a recording, mains_hz not a candidate).
+std::vector<bool> harmonics_to_notch(const MainsReport& report, double mains_hz, std::size_t n,
+                                     const MainsOptions& options = {});
 
 }  // namespace fasctrack::filter
