@@ -101,8 +101,7 @@ std::vector<UnitSummary> summarize_units(const std::vector<Event>& events, const
 
     if (tpl != nullptr && tpl->waveform_uv.size() > 0) {
       s.template_uv = tpl->waveform_uv;
-      const auto p2p = (tpl->waveform_uv.rowwise().maxCoeff() - tpl->waveform_uv.rowwise().minCoeff()).eval();
-      p2p.maxCoeff(&s.peak_channel);
+      s.peak_channel = template_peak_channel(tpl->waveform_uv);
       s.shape_stability = tpl->count > 1 ? tpl->similarity_sum / static_cast<double>(tpl->count - 1) : kNaN;
     } else {
       // No template (labels from elsewhere): the channel most of its

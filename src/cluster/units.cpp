@@ -430,9 +430,10 @@ std::pair<Match, std::size_t> UnitTracker::best_match(const RowMatrix<double>& x
   const Index L = realign ? realign_lag_ : max_lag_;
   const Index E = realign ? 0 : max_lag_;
   const Index half = (snippet_samples_ - 1) / 2;
-  Index peak_c = 0;
-  for (Index c = 1; c < n_channels_; ++c)
-    if (std::abs(x(c, half)) > std::abs(x(peak_c, half))) peak_c = c;
+  Index peak_c = 0;  // where x peaks at its centre (the realigned lags' test)
+  if (realign)
+    for (Index c = 1; c < n_channels_; ++c)
+      if (std::abs(x(c, half)) > std::abs(x(peak_c, half))) peak_c = c;
   Match best;
   std::size_t best_unit = units_.size();
   for (std::size_t u = 0; u < units_.size(); ++u) {
@@ -513,6 +514,20 @@ int UnitTracker::merge_check(std::size_t updated) {
   // when a is the one absorbed.
   if (!keep_a) last_lag_ += shift;
   return keep.id;
+}
+
+Index template_peak_channel(const RowMatrix<float>& waveform_uv, const std::vector<bool>* usable) {
+  Index best = -1;
+  float size = -std::numeric_limits<float>::infinity();
+  for (Index c = 0; c < waveform_uv.rows(); ++c) {
+    if (usable != nullptr && !(*usable)[static_cast<std::size_t>(c)]) continue;
+    const float p2p = waveform_uv.row(c).maxCoeff() - waveform_uv.row(c).minCoeff();
+    if (p2p > size) {
+      size = p2p;
+      best = c;
+    }
+  }
+  return best;
 }
 
 int UnitTracker::canonical(int id) const noexcept {

@@ -206,6 +206,15 @@ constexpr double kRetimeSearchMs = 0.5;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
+// An event's shape fields from its waveform's features.
+void set_shape(Event& ev, const features::WaveformFeatures& f) {
+  ev.amplitude_uv = f.amplitude_uv;
+  ev.duration_ms = f.duration_ms;
+  ev.phases = f.phases;
+  ev.turns = f.turns;
+  ev.area_uv_ms = f.area_uv_ms;
+}
+
 Index next_pow2(Index n) {
   Index r = 1;
   while (r < n) r <<= 1;
@@ -1648,14 +1657,11 @@ struct StreamingDetector<T>::Impl {
     ev.sample = sample;
     ev.time_s = static_cast<double>(sample) / fs;
     ev.channel = best;
+    set_shape(ev, feat);
     // A rescued sliver's measured potential shrank to part of its main
     // phase (that is why it was too small); its peak to peak around the
     // peak is the better measure of its size.
-    ev.amplitude_uv = rescue && sliver ? std::max(feat.amplitude_uv, best_p2p) : feat.amplitude_uv;
-    ev.duration_ms = feat.duration_ms;
-    ev.phases = feat.phases;
-    ev.turns = feat.turns;
-    ev.area_uv_ms = feat.area_uv_ms;
+    if (rescue && sliver) ev.amplitude_uv = std::max(feat.amplitude_uv, best_p2p);
     ev.n_channels = std::max<Index>(1, n_chan);
     // Confidence: how far above threshold the detection score rose (0.5 at
     // the threshold, towards 1 well above it), times a shape term that
@@ -1852,19 +1858,10 @@ struct StreamingDetector<T>::Impl {
     if (t.count < kRetimeMinCount) return false;
     const auto& w = t.waveform_uv;
     const Index N = w.cols();
-    Index ch = -1;
-    float size = 0.0f;
-    for (Index c = 0; c < C; ++c) {
-      if (!usable[static_cast<std::size_t>(c)]) continue;
-      const float p2p = w.row(c).maxCoeff() - w.row(c).minCoeff();
-      if (p2p > size) {
-        size = p2p;
-        ch = c;
-      }
-    }
+    const Index ch = cluster::template_peak_channel(w, &usable);
     if (ch < 0) return false;
     Index jt = 0;
-    w.row(ch).cwiseAbs().maxCoeff(&jt);
+    if (!(w.row(ch).cwiseAbs().maxCoeff(&jt) > 0.0f)) return false;
     const Index at = jt + units.last_lag();
     if (std::abs(at - snippet_half) <= samples_of(kRetimeTolMs, fs)) return false;
     const Index r = samples_of(kRetimeSearchMs, fs);
@@ -1883,12 +1880,7 @@ struct StreamingDetector<T>::Impl {
     ev.sample = moved;
     ev.time_s = static_cast<double>(ev.sample) / fs;
     ev.channel = ch;
-    const auto feat = features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs);
-    ev.amplitude_uv = feat.amplitude_uv;
-    ev.duration_ms = feat.duration_ms;
-    ev.phases = feat.phases;
-    ev.turns = feat.turns;
-    ev.area_uv_ms = feat.area_uv_ms;
+    set_shape(ev, features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs));
     cand.peak_uv = std::abs(retime_row[static_cast<std::size_t>(j)]);
     return true;
   }

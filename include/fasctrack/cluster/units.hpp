@@ -134,6 +134,10 @@ class UnitTracker {
   Index acf_updates_ = 0;
 };
 
+/// The channel (row) of a template with the largest peak to peak, the first
+/// on ties; with `usable`, only channels marked true count (-1 if none is).
+Index template_peak_channel(const RowMatrix<float>& waveform_uv, const std::vector<bool>* usable = nullptr);
+
 /// Per-unit statistics over a whole recording.
 struct UnitSummary {
   int id = 0;
