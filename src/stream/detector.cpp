@@ -135,6 +135,12 @@ constexpr double kNoiseRangeSd = 7.0;
 // on simulated grids, the noise at low SNR +-20%).
 constexpr double kSizeHalfMs = 3.0;
 constexpr double kSameSizeShare = 0.8;
+// ... counted over the electrodes joined to the largest through electrodes
+// of at least kJoinShare of it: between the innervation zone and a fibre-end
+// potential a propagating discharge can dip by a quarter (complex units on
+// simulated grids: 1.0, 0.84, 0.77, 0.89, 1.0 along one row), and the
+// innervation zone must stay reachable across the dip.
+constexpr double kJoinShare = 0.6;
 // A one-electrode step (pop): large on one electrode, nothing on its neighbours.
 constexpr double kPopNeighbourRatio = 0.15;
 constexpr double kPopMinSd = 20.0;
@@ -199,8 +205,11 @@ constexpr Index kRetimeMinCount = 4;
 // A candidate too small to stand alone is rescued by an established unit's
 // template only if its zero-phase peak reaches this many noise SDs (band-
 // limited noise exceeds 4 SD about once per 30000 samples per channel) and
-// its peak to peak kNoiseRangeSd.
+// its peak to peak kRescueRangeSd: above the ~4.5-5.5 SD that band-limited
+// noise spans over the window, if short of the kNoiseRangeSd a candidate
+// needs to stand alone (the unit's waveform vouches for the rest).
 constexpr double kRescuePeakSd = 4.0;
+constexpr double kRescueRangeSd = 6.0;
 constexpr double kRetimeTolMs = 1.5;
 constexpr double kRetimeSearchMs = 0.5;
 
@@ -1463,8 +1472,9 @@ struct StreamingDetector<T>::Impl {
   // the largest and a far column is 5-10 ms late. The discharge starts at
   // the innervation zone, where the two travelling waves still overlap
   // (hence the largest potential of a noise-free discharge): of the
-  // electrodes joined to the largest and within kSameSizeShare of it, the
-  // one that peaks first.
+  // electrodes within kSameSizeShare of the largest and joined to it
+  // (through electrodes of at least kJoinShare of it), the one that peaks
+  // first.
   std::pair<Index, Index> event_channel(const detection::Cluster& cl, const RowMatrix<double>& zp, Index s0, Index s1,
                                         Index sm) const {
     const Index n = zp.cols();
@@ -1501,6 +1511,7 @@ struct StreamingDetector<T>::Impl {
     if (best < 0) return {cl.peak_channel, s0};
     if (nb.grid) {
       const double level = kSameSizeShare * size[static_cast<std::size_t>(best)];
+      const double join = kJoinShare * size[static_cast<std::size_t>(best)];
       std::vector<char> seen(static_cast<std::size_t>(C), 0);
       std::vector<Index> stack{best};
       seen[static_cast<std::size_t>(best)] = 1;
@@ -1508,10 +1519,11 @@ struct StreamingDetector<T>::Impl {
       while (!stack.empty()) {
         const Index c = stack.back();
         stack.pop_back();
-        if (at[static_cast<std::size_t>(c)] < at[static_cast<std::size_t>(first)]) first = c;
+        const auto cs = static_cast<std::size_t>(c);
+        if (size[cs] >= level && at[cs] < at[static_cast<std::size_t>(first)]) first = c;
         for (Index j : nb.members[static_cast<std::size_t>(c)]) {
           const auto js = static_cast<std::size_t>(j);
-          if (seen[js] || !cl.channels[js] || size[js] < level) continue;
+          if (seen[js] || !cl.channels[js] || size[js] < join) continue;
           seen[js] = 1;
           stack.push_back(j);
         }
@@ -1642,7 +1654,7 @@ struct StreamingDetector<T>::Impl {
     // discharges (see assign_ready). Noise does not repeat a multichannel
     // waveform; a motor unit does, discharge after discharge.
     const bool rescue = too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
-                        best_p2p >= kNoiseRangeSd * sd_best;
+                        best_p2p >= kRescueRangeSd * sd_best;
     if (implausible || (too_small && !rescue)) {
       if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
@@ -1843,12 +1855,44 @@ struct StreamingDetector<T>::Impl {
                 std::upper_bound(it + 1, assigned.end(), lv.sample, [](Index s, const Candidate& x) { return s < x.event.sample; }));
   }
 
+  // event_channel's rule on a unit's template, where averaging has taken
+  // the noise out of the sizes: of the usable electrodes within
+  // kSameSizeShare of the largest (peak to peak within +-kSizeHalfMs of each
+  // one's largest deflection), on a grid the one that peaks first. A
+  // template holds one unit only, so no path between them is needed.
+  // Returns the electrode and the column of its largest deflection.
+  std::pair<Index, Index> template_event_channel(const RowMatrix<float>& w) const {
+    const Index N = w.cols(), h = samples_of(kSizeHalfMs, fs);
+    std::vector<float> size(static_cast<std::size_t>(C), -1.0f);
+    std::vector<Index> at(static_cast<std::size_t>(C), 0);
+    Index best = -1;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (!usable[cs]) continue;
+      Index j = 0;
+      if (!(w.row(c).cwiseAbs().maxCoeff(&j) > 0.0f)) continue;
+      const Index j0 = std::max<Index>(0, j - h), j1 = std::min(N - 1, j + h);
+      const auto seg = w.row(c).segment(j0, j1 - j0 + 1);
+      size[cs] = seg.maxCoeff() - seg.minCoeff();
+      at[cs] = j;
+      if (best < 0 || size[cs] > size[static_cast<std::size_t>(best)]) best = c;
+    }
+    if (best < 0 || !nb.grid) return {best, best < 0 ? 0 : at[static_cast<std::size_t>(best)]};
+    const float level = static_cast<float>(kSameSizeShare) * size[static_cast<std::size_t>(best)];
+    Index first = best;
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      if (size[cs] >= level && at[cs] < at[static_cast<std::size_t>(first)]) first = c;
+    }
+    return {first, at[static_cast<std::size_t>(first)]};
+  }
+
   // A complex potential whose phases are of similar size is timed, discharge
   // by discharge, on whichever phase the noise makes largest (and on grids
   // on whichever electrode), while the event time is that of the largest
   // deflection of the potential itself. The unit's template averages the
-  // noise out: its electrode of largest peak to peak and that electrode's
-  // largest deflection say where the potential peaks, and the discharge,
+  // noise out: its event electrode (template_event_channel) and that
+  // electrode's largest deflection say where the potential peaks, and the discharge,
   // aligned to the template by the tracker, is re-timed there (to its own
   // largest deflection on that electrode near the predicted sample, so the
   // time stays this discharge's). Causal: the template is the one this
@@ -1858,10 +1902,8 @@ struct StreamingDetector<T>::Impl {
     if (t.count < kRetimeMinCount) return false;
     const auto& w = t.waveform_uv;
     const Index N = w.cols();
-    const Index ch = cluster::template_peak_channel(w, &usable);
+    const auto [ch, jt] = template_event_channel(w);
     if (ch < 0) return false;
-    Index jt = 0;
-    if (!(w.row(ch).cwiseAbs().maxCoeff(&jt) > 0.0f)) return false;
     const Index at = jt + units.last_lag();
     if (std::abs(at - snippet_half) <= samples_of(kRetimeTolMs, fs)) return false;
     const Index r = samples_of(kRetimeSearchMs, fs);
