@@ -221,6 +221,11 @@ constexpr double kCoherentPeakSd = 3.5;
 // standing on coherence alone must be this far from any other discharge
 // (a complex potential lasts up to ~30 ms at the surface).
 constexpr double kIsolatedMs = 50.0;
+// A potential passing an electrode between the two ends of a propagating
+// discharge (see propagates): the fibres' potential keeps most of its size
+// along its path, ~0.7-0.9 of the ends on simulated grids.
+constexpr double kPassingShare = 0.5;
+constexpr double kPassingSd = 2.5;
 constexpr double kRetimeTolMs = 1.5;
 constexpr double kRetimeSearchMs = 0.5;
 
@@ -1763,6 +1768,55 @@ struct StreamingDetector<T>::Impl {
     return false;
   }
 
+  // The electrode at (row, column) of the grid `like` is on (same muscle), or -1.
+  Index grid_channel(Index like, int row, int column) const {
+    const auto& m = channels[static_cast<std::size_t>(like)].muscle;
+    for (Index c = 0; c < C; ++c) {
+      const auto& ch = channels[static_cast<std::size_t>(c)];
+      if (ch.grid && ch.grid->row == row && ch.grid->column == column && ch.muscle == m) return c;
+    }
+    return -1;
+  }
+
+  // One discharge propagating along the fibres from x's electrode to y's:
+  // the two lie on one grid row or column at least two electrodes apart,
+  // and the electrodes between them show the potential passing, at the
+  // time the constant conduction velocity from x to y predicts (+-1.5 ms):
+  // on average at least kPassingShare of the smaller end and kPassingSd
+  // noise SDs (the window's noise maximum alone must not pass; an average,
+  // because at low SNR the noise can sink any one electrode). Two units
+  // firing close in time on separate parts of the grid leave the electrodes
+  // between quiet.
+  bool propagates(const Candidate& x, const Candidate& y) const {
+    const auto& gx = channels[static_cast<std::size_t>(x.event.channel)].grid;
+    const auto& gy = channels[static_cast<std::size_t>(y.event.channel)].grid;
+    if (!gx || !gy) return false;
+    const int dr = gy->row - gx->row, dc = gy->column - gx->column;
+    // Along a row or a column; either end may be one electrode off the
+    // line (the fibres' best electrode is decided by noise among two rows).
+    const bool along_rows = std::abs(dc) >= std::abs(dr);
+    if (std::min(std::abs(dr), std::abs(dc)) > 1) return false;
+    const int m = std::max(std::abs(dr), std::abs(dc));
+    const Index d = y.event.sample - x.event.sample;
+    if (m < 2 || d <= 0 || d > snippet_half) return false;
+    const double need = kPassingShare * std::min(x.peak_uv, y.peak_uv);
+    const Index tol = samples_of(1.5, fs), N = x.snippet.cols();
+    double sum_peak = 0.0, sum_sd = 0.0;
+    for (int k = 1; k < m; ++k) {
+      const int r = along_rows ? gx->row : gx->row + k * (dr > 0) - k * (dr < 0);
+      const int col = along_rows ? gx->column + k * (dc > 0) - k * (dc < 0) : gx->column;
+      const Index c = grid_channel(x.event.channel, r, col);
+      if (c < 0 || !usable[static_cast<std::size_t>(c)]) return false;
+      const Index at = snippet_half + d * k / m;
+      float peak = 0.0f;
+      for (Index j = std::max<Index>(0, at - tol); j <= std::min(N - 1, at + tol); ++j)
+        peak = std::max(peak, std::abs(x.snippet(c, j)));
+      sum_peak += peak;
+      sum_sd += x.noise_sd[static_cast<std::size_t>(c)];
+    }
+    return sum_peak >= (m - 1) * need && sum_peak >= kPassingSd * sum_sd;
+  }
+
   // Normalised correlation of two candidates' multi-channel snippets (each
   // centred on its own peak), best over +-1 ms: near 1 when the same unit
   // fired twice, lower when the later peak is another part of the same
@@ -1803,6 +1857,20 @@ struct StreamingDetector<T>::Impl {
         if ((x.coherent_only || y.coherent_only) && y.event.sample - x.event.sample <= isolated) {
           const bool drop_x = x.coherent_only && (!y.coherent_only || x.peak_uv < y.peak_uv);
           candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(drop_x ? i : i + 1));
+          changed = true;
+          break;
+        }
+        // Two ends of one propagating potential (see propagates): at low
+        // SNR the electrodes between them can fall under the threshold,
+        // splitting the discharge into two clusters that do not touch.
+        if (!x.tentative && !y.tentative && propagates(x, y)) {
+          // Timed at the innervation-zone end, as in event_channel: the
+          // earlier end unless it is under kSameSizeShare of the later.
+          const bool keep_x = x.peak_uv >= kSameSizeShare * y.peak_uv;
+          Candidate& keep = keep_x ? x : y;
+          const Candidate& drop = keep_x ? y : x;
+          for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
+          candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(keep_x ? i + 1 : i));
           changed = true;
           break;
         }
