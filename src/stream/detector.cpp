@@ -1840,6 +1840,15 @@ struct StreamingDetector<T>::Impl {
     });
   }
 
+  // Candidates i and i + 1 are one discharge: the kept one takes the
+  // other's channels, the other goes.
+  void merge_pair(std::size_t i, bool keep_first) {
+    Candidate& keep = candidates[keep_first ? i : i + 1];
+    const Candidate& drop = candidates[keep_first ? i + 1 : i];
+    for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
+    candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(keep_first ? i + 1 : i));
+  }
+
   void insert_candidate(Candidate cand) {
     const auto pos = std::upper_bound(candidates.begin(), candidates.end(), cand.event.sample,
                                       [](Index s, const Candidate& c) { return s < c.event.sample; });
@@ -1867,10 +1876,7 @@ struct StreamingDetector<T>::Impl {
           // Timed at the innervation-zone end, as in event_channel: the
           // earlier end unless it is under kSameSizeShare of the later.
           const bool keep_x = x.peak_uv >= kSameSizeShare * y.peak_uv;
-          Candidate& keep = keep_x ? x : y;
-          const Candidate& drop = keep_x ? y : x;
-          for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
-          candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(keep_x ? i + 1 : i));
+          merge_pair(i, keep_x);
           changed = true;
           break;
         }
@@ -1898,10 +1904,7 @@ struct StreamingDetector<T>::Impl {
           // potential.
           const bool keep_x = x.event.channel == y.event.channel ? x.peak_uv >= y.peak_uv
                                                                  : x.event.amplitude_uv >= y.event.amplitude_uv;
-          Candidate& keep = keep_x ? x : y;
-          const Candidate& drop = keep_x ? y : x;
-          for (std::size_t c = 0; c < keep.channels.size(); ++c) keep.channels[c] = keep.channels[c] || drop.channels[c];
-          candidates.erase(candidates.begin() + static_cast<std::ptrdiff_t>(keep_x ? i + 1 : i));
+          merge_pair(i, keep_x);
           changed = true;
           break;
         }
@@ -2051,14 +2054,18 @@ struct StreamingDetector<T>::Impl {
     // another unit's) can align the template onto that one instead: never
     // move onto a discharge already reported.
     const Index moved = ev.sample + j - snippet_half;
-    if (std::any_of(recent.begin(), recent.end(), [&](const Recent& x) { return std::abs(x.sample - moved) < refractory; }))
-      return false;
+    if (reported_within(moved, refractory)) return false;
     ev.sample = moved;
     ev.time_s = static_cast<double>(ev.sample) / fs;
     ev.channel = ch;
     set_shape(ev, features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs));
     cand.peak_uv = std::abs(retime_row[static_cast<std::size_t>(j)]);
     return true;
+  }
+
+  // A discharge already reported less than `distance` samples from sample.
+  bool reported_within(Index sample, Index distance) const {
+    return std::any_of(recent.begin(), recent.end(), [&](const Recent& x) { return std::abs(x.sample - sample) < distance; });
   }
 
   bool pending_near(std::size_t from, Index sample) const {
@@ -2074,10 +2081,7 @@ struct StreamingDetector<T>::Impl {
       // Discharges during contractions are labelled too (and dropped at
       // finalisation): tonic runs then continue across the mask edges.
       if (masked_by(cand.event.sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact})) continue;
-      if (cand.coherent_only && std::any_of(recent.begin(), recent.end(), [&](const Recent& x) {
-            return std::abs(x.sample - cand.event.sample) <= isolated;
-          }))
-        continue;
+      if (cand.coherent_only && reported_within(cand.event.sample, isolated + 1)) continue;
       if (const Index first = time_locked(cand.event); first >= 0) {
         move_to_larger_component(first, cand);
         continue;

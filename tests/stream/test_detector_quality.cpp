@@ -136,6 +136,38 @@ std::vector<Event> pairs_on_a_lead(int n, Lag lag_ms, double second_gain = 0.9, 
   return detect(rec).events;
 }
 
+// Adds a Mexican-hat potential, (1 - u^2) exp(-u^2 / 2) with u in widths from
+// `at` (1 at its centre), scaled by peak_uv, to channel ch.
+void add_hat(RowMatrix<double>& x, Index ch, double at, double width, double peak_uv) {
+  for (Index i = static_cast<Index>(at - 6 * width); i <= static_cast<Index>(at + 6 * width); ++i) {
+    const double u = (static_cast<double>(i) - at) / width;
+    x(ch, i) += peak_uv * (1.0 - u * u) * std::exp(-0.5 * u * u);
+  }
+}
+
+// A simulated 8x8 grid at 2048 Hz with no motor units: noise, mains, wander.
+Recording quiet_grid(double duration_s, double noise_uv, std::uint64_t seed) {
+  sim::SimulationOptions so;
+  so.fs = 2048.0;
+  so.duration_s = duration_s;
+  so.n_units = 0;
+  so.noise_uv = noise_uv;
+  so.seed = seed;
+  return sim::simulate(so).recording;
+}
+
+// Adds one discharge to every grid electrode: shape(row, column) gives the
+// electrode's gain (0: untouched) and its delay in samples after t.
+template <class Shape>
+void add_grid_discharge(Recording& rec, double t, double width, double peak_uv, Shape shape) {
+  auto& x = std::get<RowMatrix<double>>(rec.samples);
+  for (Index ch = 0; ch < x.rows(); ++ch) {
+    const auto& g = rec.channels[static_cast<std::size_t>(ch)].grid;
+    const auto [gain, delay] = shape(g->row, g->column);
+    if (gain != 0.0) add_hat(x, ch, t + delay, width, gain * peak_uv);
+  }
+}
+
 // For pairs_on_a_lead's pairs: how many have a detection within 1 ms (4
 // samples at 4096 Hz) of the first potential, and how many of the second.
 std::pair<int, int> pairs_found(const std::vector<Event>& events, const std::vector<double>& first_at, double lag_ms,
@@ -381,19 +413,12 @@ TEST_CASE("near-equal phases: the unit's template decides where a discharge is t
 // the far end is larger and the electrodes between are under 0.8 of it.
 TEST_CASE("grid: the event electrode is the innervation zone's across a dip in size", "[stream][quality]") {
   const int n = 12;
-  sim::SimulationOptions so;
-  so.fs = 2048.0;
-  so.duration_s = 3.0 * n + 8.0;
-  so.n_units = 0;
-  so.noise_uv = 3.0;
-  so.seed = 11;
-  auto rec = sim::simulate(so).recording;
-  auto& x = std::get<RowMatrix<double>>(rec.samples);
-  const double fs = so.fs, width = 0.5e-3 * fs, step = 2e-3 * fs;
+  auto rec = quiet_grid(3.0 * n + 8.0, 3.0, 11);
+  const double fs = rec.fs, width = 0.5e-3 * fs, step = 2e-3 * fs;
   const int row = 3, iz = 2;
   const std::vector<double> along = {0.5, 0.7, 1.0, 0.84, 0.78, 0.95, 1.15, 0.6};  // columns 0-7
   auto channel = [&](int r, int c) {
-    for (Index k = 0; k < x.rows(); ++k) {
+    for (Index k = 0; k < static_cast<Index>(rec.channels.size()); ++k) {
       const auto& g = rec.channels[static_cast<std::size_t>(k)].grid;
       if (g && g->row == r && g->column == c) return k;
     }
@@ -404,16 +429,10 @@ TEST_CASE("grid: the event electrode is the innervation zone's across a dip in s
   for (int k = 0; k < n; ++k) {
     const double t = (6.0 + 3.0 * k + 0.37 * (k % 5)) * fs;
     starts.push_back(t);
-    for (int c = 0; c < 8; ++c)
-      for (int r = row - 1; r <= row + 1; ++r) {
-        const double gain = along[static_cast<std::size_t>(c)] * (r == row ? 1.0 : 0.55);
-        const double at = t + std::abs(c - iz) * step;
-        const Index ch = channel(r, c);
-        for (Index i = static_cast<Index>(at - 6 * width); i <= static_cast<Index>(at + 6 * width); ++i) {
-          const double u = (static_cast<double>(i) - at) / width;
-          x(ch, i) += gain * 50.0 * (1.0 - u * u) * std::exp(-0.5 * u * u);
-        }
-      }
+    add_grid_discharge(rec, t, width, 50.0, [&](int r, int c) {
+      const double gain = std::abs(r - row) > 1 ? 0.0 : along[static_cast<std::size_t>(c)] * (r == row ? 1.0 : 0.55);
+      return std::pair{gain, std::abs(c - iz) * step};
+    });
   }
   const auto events = detect(rec).events;
   const Index iz_channel = channel(row, iz);
@@ -438,29 +457,17 @@ TEST_CASE("grid: the event electrode is the innervation zone's across a dip in s
 // which noise does not (31 of 60 found; 21 without the coherence rule).
 TEST_CASE("grid: a low-SNR discharge seen by its neighbours is found", "[stream][quality]") {
   const int n = 60;
-  sim::SimulationOptions so;
-  so.fs = 2048.0;
-  so.duration_s = 2.0 * n + 8.0;
-  so.n_units = 0;
-  so.noise_uv = 7.0;
-  so.seed = 21;
-  auto rec = sim::simulate(so).recording;
-  auto& x = std::get<RowMatrix<double>>(rec.samples);
-  const double fs = so.fs, width = 1.0e-3 * fs;
+  auto rec = quiet_grid(2.0 * n + 8.0, 7.0, 21);
+  const double fs = rec.fs, width = 1.0e-3 * fs;
   std::vector<double> starts;
   for (int k = 0; k < n; ++k) {
     const double t = (6.0 + 2.0 * k + 0.41 * (k % 7)) * fs;
     starts.push_back(t);
-    for (Index ch = 0; ch < x.rows(); ++ch) {
-      const auto& g = rec.channels[static_cast<std::size_t>(ch)].grid;
-      const int dr = std::abs(g->row - 4), dc = std::abs(g->column - 3);
-      if (dr > 2 || dc > 2) continue;
-      const double gain = 1.0 / (1.0 + 0.3 * (dr * dr + dc * dc));
-      for (Index i = static_cast<Index>(t - 6 * width); i <= static_cast<Index>(t + 6 * width); ++i) {
-        const double u = (static_cast<double>(i) - t) / width;
-        x(ch, i) += gain * 26.0 * (1.0 - u * u) * std::exp(-0.5 * u * u);  // ~38 uV peak to peak at the centre
-      }
-    }
+    // ~38 uV peak to peak at the centre.
+    add_grid_discharge(rec, t, width, 26.0, [](int r, int c) {
+      const int dr = std::abs(r - 4), dc = std::abs(c - 3);
+      return std::pair{dr > 2 || dc > 2 ? 0.0 : 1.0 / (1.0 + 0.3 * (dr * dr + dc * dc)), 0.0};
+    });
   }
   const auto events = detect(rec).events;
   int found = 0;
@@ -479,15 +486,8 @@ TEST_CASE("grid: a low-SNR discharge seen by its neighbours is found", "[stream]
 // 5 without the rule).
 TEST_CASE("grid: the two ends of one propagating discharge are one event", "[stream][quality]") {
   const int n = 40;
-  sim::SimulationOptions so;
-  so.fs = 2048.0;
-  so.duration_s = 2.0 * n + 8.0;
-  so.n_units = 0;
-  so.noise_uv = 7.0;
-  so.seed = 31;
-  auto rec = sim::simulate(so).recording;
-  auto& x = std::get<RowMatrix<double>>(rec.samples);
-  const double fs = so.fs, width = 1.0e-3 * fs, step = 1.6e-3 * fs;
+  auto rec = quiet_grid(2.0 * n + 8.0, 7.0, 31);
+  const double fs = rec.fs, width = 1.0e-3 * fs, step = 1.6e-3 * fs;
   const int row = 5, iz = 1;
   // Larger at the innervation zone and the fibre end, smaller between.
   const std::vector<double> along = {0.6, 1.0, 0.65, 0.6, 0.6, 0.65, 1.0, 0.5};
@@ -495,17 +495,10 @@ TEST_CASE("grid: the two ends of one propagating discharge are one event", "[str
   for (int k = 0; k < n; ++k) {
     const double t = (6.0 + 2.0 * k + 0.43 * (k % 7)) * fs;
     starts.push_back(t);
-    for (Index ch = 0; ch < x.rows(); ++ch) {
-      const auto& g = rec.channels[static_cast<std::size_t>(ch)].grid;
-      const int dr = std::abs(g->row - row);
-      if (dr > 1) continue;
-      const double gain = along[static_cast<std::size_t>(g->column)] * (dr == 0 ? 1.0 : 0.7);
-      const double at = t + std::abs(g->column - iz) * step;
-      for (Index i = static_cast<Index>(at - 6 * width); i <= static_cast<Index>(at + 6 * width); ++i) {
-        const double u = (static_cast<double>(i) - at) / width;
-        x(ch, i) += gain * 32.0 * (1.0 - u * u) * std::exp(-0.5 * u * u);
-      }
-    }
+    add_grid_discharge(rec, t, width, 32.0, [&](int r, int c) {
+      const int dr = std::abs(r - row);
+      return std::pair{dr > 1 ? 0.0 : along[static_cast<std::size_t>(c)] * (dr == 0 ? 1.0 : 0.7), std::abs(c - iz) * step};
+    });
   }
   const auto events = detect(rec).events;
   int found = 0, twice = 0;
