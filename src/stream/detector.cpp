@@ -367,6 +367,8 @@ struct StreamingDetector<T>::Impl {
     std::vector<double> scratch, deviations, row, subset;
     std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
     std::vector<const double*> rows;  // stage B: the energy rows of a neighbourhood
+    std::vector<Index> nonfinite_n, stuck_n_at;  // stage A: per sample of the block, the part's counts
+    std::vector<std::pair<double, double>> weighted;  // common mode: (regression, weight) per block
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
@@ -441,7 +443,6 @@ struct StreamingDetector<T>::Impl {
   std::vector<double> score_t;            // (B, C): transposed score
   std::vector<Index> sub_ends;            // stage C: where sub-blocks end in the block
   std::vector<double> sub_sums;           // stage C: each channel's band power up to each of those ends
-  std::vector<Index> nonfinite_n, stuck_n_at; // per sample of a block
   std::vector<Index> hot;
 
   Impl(double fs_, std::vector<ChannelInfo> ch, DetectOptions o)
@@ -570,8 +571,10 @@ struct StreamingDetector<T>::Impl {
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
     sub_ends.reserve(static_cast<std::size_t>(B / Bm + 2));
     sub_sums.assign(static_cast<std::size_t>((B / Bm + 2) * C), 0.0);
-    nonfinite_n.assign(static_cast<std::size_t>(B), 0);
-    stuck_n_at.assign(static_cast<std::size_t>(B), 0);
+    for (auto& part : parts) {
+      part.nonfinite_n.assign(static_cast<std::size_t>(B), 0);
+      part.stuck_n_at.assign(static_cast<std::size_t>(B), 0);
+    }
     hot.clear();
     hot.reserve(static_cast<std::size_t>(C));
     n_usable = std::count(usable.begin(), usable.end(), true);
@@ -742,16 +745,16 @@ struct StreamingDetector<T>::Impl {
     for (Index i = 0; i < n; ++i) cm_ring[static_cast<std::size_t>(slot(t0 + i))] = cm_m[static_cast<std::size_t>(i)];
     double smm = 0.0;
     for (double v : cm_m) smm += v * v;
-    std::vector<double> sym(static_cast<std::size_t>(C), 0.0);
     // Each channel's sum runs over the samples in order, one serial chain of
     // additions per channel as in a plain loop (so the same rounding), but a
     // single chain waits on the adder's latency at every sample: eight
     // channels advance side by side so that their chains overlap.
-    {
+    std::vector<double> sym(static_cast<std::size_t>(C), 0.0);
+    for_parts([&](Part& part) {
       constexpr Index K = 8;
       const double* m = cm_m.data();
-      Index c = 0;
-      for (; c + K <= C; c += K) {
+      Index c = part.c0;
+      for (; c + K <= part.c1; c += K) {
         const double* y[K];
         double acc[K];
         for (Index k = 0; k < K; ++k) {
@@ -762,12 +765,12 @@ struct StreamingDetector<T>::Impl {
           for (Index k = 0; k < K; ++k) acc[k] += y[k][i] * m[i];
         for (Index k = 0; k < K; ++k) sym[static_cast<std::size_t>(c + k)] = acc[k];
       }
-      for (; c < C; ++c) {
+      for (; c < part.c1; ++c) {
         double acc = 0.0;
         for (Index i = 0; i < n; ++i) acc += block_y(c, i) * m[i];
         sym[static_cast<std::size_t>(c)] = acc;
       }
-    }
+    });
     const Index window = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     cm_sym.push_back(std::move(sym));
     cm_smm.push_back(smm);
@@ -787,24 +790,27 @@ struct StreamingDetector<T>::Impl {
     for (double v : w) total += v;
     cm_beta.assign(static_cast<std::size_t>(C), 0.0);
     if (!(total > 0.0)) return;
-    std::vector<std::pair<double, double>> bw(nb_blocks);
-    for (Index c = 0; c < C; ++c) {
-      if (!usable[static_cast<std::size_t>(c)]) continue;
-      std::size_t k = 0;
-      for (std::size_t b = 0; b < nb_blocks; ++b) {
-        if (!(cm_smm[b] > 0.0)) continue;
-        bw[k++] = {cm_sym[b][static_cast<std::size_t>(c)] / cm_smm[b], w[b]};
+    for_parts([&](Part& part) {
+      auto& bw = part.weighted;
+      bw.resize(nb_blocks);
+      for (Index c = part.c0; c < part.c1; ++c) {
+        if (!usable[static_cast<std::size_t>(c)]) continue;
+        std::size_t k = 0;
+        for (std::size_t b = 0; b < nb_blocks; ++b) {
+          if (!(cm_smm[b] > 0.0)) continue;
+          bw[k++] = {cm_sym[b][static_cast<std::size_t>(c)] / cm_smm[b], w[b]};
+        }
+        std::sort(bw.begin(), bw.begin() + static_cast<std::ptrdiff_t>(k));
+        double acc = 0.0, beta = 0.0;
+        for (std::size_t j = 0; j < k; ++j) {
+          acc += bw[j].second;
+          beta = bw[j].first;
+          if (acc >= 0.5 * total) break;
+        }
+        cm_beta[static_cast<std::size_t>(c)] = beta;
+        for (Index i = 0; i < n; ++i) block_y(c, i) -= beta * cm_m[static_cast<std::size_t>(i)];
       }
-      std::sort(bw.begin(), bw.begin() + static_cast<std::ptrdiff_t>(k));
-      double acc = 0.0, beta = 0.0;
-      for (std::size_t j = 0; j < k; ++j) {
-        acc += bw[j].second;
-        beta = bw[j].first;
-        if (acc >= 0.5 * total) break;
-      }
-      cm_beta[static_cast<std::size_t>(c)] = beta;
-      for (Index i = 0; i < n; ++i) block_y(c, i) -= beta * cm_m[static_cast<std::size_t>(i)];
-    }
+    });
   }
 
   // ---- start: mains decision and filter design from the probe ----
@@ -901,66 +907,54 @@ struct StreamingDetector<T>::Impl {
     probe.resize(0, 0);
   }
 
+  // Holds a non-finite sample at the channel's last finite value and flags
+  // it, flags a channel stuck at one value, and writes the raw ring; counts
+  // per sample (usable channels only) feed the whole-sample decision.
+  void fill_channel(Index c, Index t0, Index n, Index* nonfinite, Index* stuck_at) {
+    const auto cs = static_cast<std::size_t>(c);
+    const bool use = usable[cs];
+    double* row = &pending(c, 0);
+    double* raw = &raw_ring(c, 0);
+    double last = last_finite[cs], prev = prev_raw[cs];
+    Index stuck = stuck_count[cs];
+    for (Index i = 0; i < n; ++i) {
+      const Index t = t0 + i;
+      double v = row[i];
+      bool bad = false;
+      if (!std::isfinite(v)) {
+        // Hold the last finite value: unlike zero (the brief's default),
+        // it does not put a step the size of the electrode offset into the
+        // filters at both ends of the gap.
+        v = last;
+        bad = true;
+        if (use) ++nonfinite[i];
+        stuck = 0;
+      } else {
+        stuck = (v == prev) ? stuck + 1 : 0;
+        prev = v;
+        last = v;
+        if (stuck + 1 >= stuck_n) {
+          bad = true;
+          if (use) ++stuck_at[i];
+        }
+      }
+      // The block's flags were cleared before the parts ran: writing only
+      // the rare bad ones keeps the threads off each other's cache lines
+      // (a sample's flags for all channels share one line).
+      if (bad) chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)] = 1;
+      row[i] = v;
+      raw[slot(t)] = v;
+    }
+    last_finite[cs] = last;
+    prev_raw[cs] = prev;
+    stuck_count[cs] = stuck;
+  }
+
   // ---- stage A: fill, flag, filter, block SD ----
   void run_block_a() {
     const Index n = pending_n;
     const Index t0 = a_end;
     const Index frac_min = std::max<Index>(1, static_cast<Index>(std::ceil(kStuckChannelFraction * n_usable)));
-    // Channel by channel (each channel's fill and stuck state is its own),
-    // counting per sample what the whole-sample decision needs.
-    std::fill(nonfinite_n.begin(), nonfinite_n.begin() + n, 0);
-    std::fill(stuck_n_at.begin(), stuck_n_at.begin() + n, 0);
-    for (Index c = 0; c < C; ++c) {
-      const auto cs = static_cast<std::size_t>(c);
-      const bool use = usable[cs];
-      double* row = &pending(c, 0);
-      double* raw = &raw_ring(c, 0);
-      double last = last_finite[cs], prev = prev_raw[cs];
-      Index stuck = stuck_count[cs];
-      for (Index i = 0; i < n; ++i) {
-        const Index t = t0 + i;
-        double v = row[i];
-        bool bad = false;
-        if (!std::isfinite(v)) {
-          // Hold the last finite value: unlike zero (the brief's default),
-          // it does not put a step the size of the electrode offset into the
-          // filters at both ends of the gap.
-          v = last;
-          bad = true;
-          if (use) ++nonfinite_n[static_cast<std::size_t>(i)];
-          stuck = 0;
-        } else {
-          stuck = (v == prev) ? stuck + 1 : 0;
-          prev = v;
-          last = v;
-          if (stuck + 1 >= stuck_n) {
-            bad = true;
-            if (use) ++stuck_n_at[static_cast<std::size_t>(i)];
-          }
-        }
-        chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)] = bad ? 1 : 0;
-        row[i] = v;
-        raw[slot(t)] = v;
-      }
-      last_finite[cs] = last;
-      prev_raw[cs] = prev;
-      stuck_count[cs] = stuck;
-    }
-    for (Index i = 0; i < n; ++i) {
-      const Index t = t0 + i;
-      const bool any_nonfinite = nonfinite_n[static_cast<std::size_t>(i)] > 0;
-      const Index n_stuck = stuck_n_at[static_cast<std::size_t>(i)];
-      const bool sample_bad = any_nonfinite || (n_usable > 0 && n_stuck >= frac_min);
-      bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
-      if (sample_bad && bad_start < 0) bad_start = t;
-      if (!sample_bad && bad_start >= 0) {
-        detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t + pad, MaskReason::bad_signal});
-        bad_start = -1;
-      }
-    }
-    if (bad_start >= 0) {
-      detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t0 + n + pad, MaskReason::bad_signal});
-    }
     const auto block_stats = [&](Part& part) {
       for (Index c = part.c0; c < part.c1; ++c) {
         bool any_bad = false;
@@ -979,12 +973,43 @@ struct StreamingDetector<T>::Impl {
         if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
       }
     };
+    // Each part fills and filters its channels; the per-sample counts of
+    // the whole-sample decision are kept per part and added after.
+    {
+      const Index s0 = slot(t0), first = std::min(n, R - s0);
+      std::fill_n(chan_bad_ring.begin() + s0 * C, first * C, char{0});
+      std::fill_n(chan_bad_ring.begin(), (n - first) * C, char{0});
+    }
     for_parts([&](Part& part) {
+      Index* nonfinite = part.nonfinite_n.data();
+      Index* stuck_at = part.stuck_n_at.data();
+      std::fill(nonfinite, nonfinite + n, 0);
+      std::fill(stuck_at, stuck_at + n, 0);
+      for (Index c = part.c0; c < part.c1; ++c) fill_channel(c, t0, n, nonfinite, stuck_at);
       const Index m = part.c1 - part.c0;
       part.filt->process(pending.block(part.c0, 0, m, n), block_y.block(part.c0, 0, m, n));
       // The common mode needs every channel filtered first.
       if (!cancel_common) block_stats(part);
     });
+    for (Index i = 0; i < n; ++i) {
+      const auto is = static_cast<std::size_t>(i);
+      Index n_nonfinite = 0, n_stuck = 0;
+      for (const Part& part : parts) {
+        n_nonfinite += part.nonfinite_n[is];
+        n_stuck += part.stuck_n_at[is];
+      }
+      const Index t = t0 + i;
+      const bool sample_bad = n_nonfinite > 0 || (n_usable > 0 && n_stuck >= frac_min);
+      bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
+      if (sample_bad && bad_start < 0) bad_start = t;
+      if (!sample_bad && bad_start >= 0) {
+        detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t + pad, MaskReason::bad_signal});
+        bad_start = -1;
+      }
+    }
+    if (bad_start >= 0) {
+      detection::add_mask(mask_list, {std::max<Index>(0, bad_start - pad), t0 + n + pad, MaskReason::bad_signal});
+    }
     if (cancel_common) {
       cancel_common_mode(t0, n);
       for_parts(block_stats);
@@ -1138,12 +1163,20 @@ struct StreamingDetector<T>::Impl {
     }
     });
     std::size_t e = 0;
+    const double thr = opt.threshold_sd;
     for (Index t = t0; t < t1; ++t) {
       hot.clear();
       const double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
-      for (Index c = 0; c < C; ++c)
-        if (sc[c] > opt.threshold_sd) hot.push_back(c);
-      tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
+      // Most samples at rest have no channel over threshold: a branch-free
+      // (vectorised) test first, the list only when something is hot. With
+      // nothing hot and no open cluster, a step would change nothing.
+      bool any = false;
+      for (Index c = 0; c < C; ++c) any |= sc[c] > thr;
+      if (any) {
+        for (Index c = 0; c < C; ++c)
+          if (sc[c] > thr) hot.push_back(c);
+      }
+      if (any || !tracker->empty()) tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
       if (++sub_n == Bm) {
         std::copy_n(&sub_sums[e++ * static_cast<std::size_t>(C)], C, sub_sum.begin());
         end_sub_block(t + 1, vol_min, vol_channels);
