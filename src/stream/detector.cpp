@@ -521,7 +521,9 @@ struct StreamingDetector<T>::Impl {
     mains = filter::MainsReport{};
     mains_hz = 0.0;
     quality.clear();
-    probe.setZero(C, std::max<Index>(Pmax, 1));
+    // Not zeroed: only [0, probe_n) is ever read, and a probe that ends at
+    // 2 s of the 8 s it may grow to leaves most of its pages untouched.
+    probe.resize(C, std::max<Index>(Pmax, 1));
     probe_n = 0;
     pending.setZero(C, B);
     block_y.setZero(C, B);
