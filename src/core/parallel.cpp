@@ -77,9 +77,7 @@ void ThreadTeam::run(const std::function<void(int)>& part) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   part(0);
-  for (int p = pending_.load(std::memory_order_acquire); p != 0; p = pending_.load(std::memory_order_acquire)) {
-    spin_then_wait(pending_, p, std::memory_order_acquire);
-  }
+  for (int p = pending_.load(std::memory_order_acquire); p != 0;) p = spin_then_wait(pending_, p, std::memory_order_acquire);
 }
 
 int resolve_threads(int n_threads) {

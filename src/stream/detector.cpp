@@ -975,13 +975,14 @@ struct StreamingDetector<T>::Impl {
         if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
       }
     };
-    // Each part fills and filters its channels; the per-sample counts of
-    // the whole-sample decision are kept per part and added after.
+    // The block's channel flags start clear; fill_channel sets the bad ones.
     {
       const Index s0 = slot(t0), first = std::min(n, R - s0);
       std::fill_n(chan_bad_ring.begin() + s0 * C, first * C, char{0});
       std::fill_n(chan_bad_ring.begin(), (n - first) * C, char{0});
     }
+    // Each part fills and filters its channels; the per-sample counts of
+    // the whole-sample decision are kept per part and added after.
     for_parts([&](Part& part) {
       Index* nonfinite = part.nonfinite_n.data();
       Index* stuck_at = part.stuck_n_at.data();
