@@ -15,8 +15,10 @@
 //      space-time clustering, voluntary and bad-signal masks
 //   refine: zero-phase filtering of a +-150 ms raw window around each cluster,
 //      peak channel/sample, features, plausibility (duration, spread)
-//   assign: time-ordered unit labelling (cluster::UnitTracker), re-timing on
-//      the unit's template (retime_to_template), tonic masks
+//   assign: two potentials in one candidate's window separated by fitting
+//      established unit templates (peel_pair: overlapping doublets and
+//      collisions), time-ordered unit labelling (cluster::UnitTracker),
+//      re-timing on the unit's template (retime_to_template), tonic masks
 //   finalise: doublet/isolated flags, masks applied, events emitted.
 //
 // Samples are converted to double on entry so float32 and float64 inputs with
@@ -228,6 +230,26 @@ constexpr double kPassingShare = 0.5;
 constexpr double kPassingSd = 2.5;
 constexpr double kRetimeTolMs = 1.5;
 constexpr double kRetimeSearchMs = 0.5;
+// Two discharges in one candidate's window (see peel_pair): potentials less
+// than merge_ms apart make one cluster and one candidate, whether a doublet
+// of one unit (its second discharge 5-25 ms after the first overlaps the
+// first's potential) or two units colliding. With established templates
+// (kRetimeMinCount members), a second template copy fitted beside the first
+// must cut the whitened residual energy by kPeelMinGain (a chi-square gain;
+// noise alone reaches ~20 over the lags and templates tried); both copies
+// must be of their units' own size (kPeelMinScale-kPeelMaxScale of the
+// template: a unit's discharges vary by ~10-20%, while a template smeared by
+// discharges timed on different phases of a complex potential fits one
+// discharge as a large copy plus a second one, at 1.4 and 0.9 on simulated
+// bipolar leads); and what the first copy leaves must look like the second
+// (correlation kPeelCorrelation over the second copy's samples).
+constexpr double kPeelMinGain = 60.0;
+constexpr double kPeelMinScale = 0.65;
+constexpr double kPeelMaxScale = 1.35;
+constexpr double kPeelCorrelation = 0.6;
+// A template channel takes part where the unit is seen: peak to peak over
+// this many of that channel's noise SDs (the rest adds only noise).
+constexpr double kPeelChannelSd = 3.0;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
@@ -426,6 +448,7 @@ struct StreamingDetector<T>::Impl {
   std::map<std::pair<Index, Index>, std::vector<Index>> pair_lags;
   std::vector<std::vector<Index>> unit_times;
   std::vector<double> retime_row;  // retime_to_template's electrode row
+  std::vector<Index> peel_chans;   // peel_pair's channels
   std::vector<Mask> mask_list;
   cluster::UnitTracker units;
   std::vector<Event> emitted;
@@ -2099,6 +2122,230 @@ struct StreamingDetector<T>::Impl {
     return true;
   }
 
+  // Two potentials in one candidate's window (see kPeelMinGain). The
+  // candidate's snippet S, whitened by each channel's noise, is fitted by
+  // one copy of an established unit's template near the snippet's centre
+  // (the candidate's own discharge, the best single fit over units and
+  // lags within the tracker's realignment range), then by that copy plus a
+  // second one (the same unit at another lag: a doublet; another unit at
+  // any lag: a collision) with both scales free. Fitting the two jointly
+  // finds a second discharge even 5 ms after the first, where the energy
+  // envelope shows no valley between them; and the tracker is then given
+  // the first discharge alone (its snippet less the second copy), which it
+  // recognises, where the overlapped snippet matched no unit.
+  struct Peeled {
+    bool found = false;
+    int first_unit = -1, second_unit = -1;
+    Index first_lag = 0, second_lag = 0;  // template column k sits at snippet column k + lag
+    double first_scale = 0.0, second_scale = 0.0, gain = 0.0;
+  };
+
+  bool established(const cluster::UnitTemplate& t) const { return t.merged_into < 0 && t.count >= kRetimeMinCount; }
+
+  // Template column k - lag of unit u's waveform at snippet column j (0 off its ends).
+  static double copy_at(const RowMatrix<float>& w, Index c, Index j, Index lag) {
+    const Index k = j - lag;
+    return k >= 0 && k < w.cols() ? static_cast<double>(w(c, k)) : 0.0;
+  }
+
+  // Channels on which either template shows its unit (the rest add noise only).
+  void peel_channels(const Candidate& cand, const RowMatrix<float>& w1, const RowMatrix<float>* w2) {
+    peel_chans.clear();
+    auto seen = [&](const RowMatrix<float>& w, Index c) {
+      return w.row(c).maxCoeff() - w.row(c).minCoeff() >= kPeelChannelSd * cand.noise_sd[static_cast<std::size_t>(c)];
+    };
+    for (Index c = 0; c < C; ++c) {
+      if (!usable[static_cast<std::size_t>(c)] || !(cand.noise_sd[static_cast<std::size_t>(c)] > 0.0)) continue;
+      if (seen(w1, c) || (w2 && seen(*w2, c))) peel_chans.push_back(c);
+    }
+  }
+
+  Peeled peel_pair(const Candidate& cand) {
+    Peeled best;
+    const auto& all = units.units();
+    const Index N = cand.snippet.cols();
+    const Index realign = samples_of(opt.clustering.realign_lag_ms, fs);
+    auto w_of = [&](Index c) {
+      const double sd = cand.noise_sd[static_cast<std::size_t>(c)];
+      return 1.0 / (sd * sd);
+    };
+    // First copy: the best single fit near the centre.
+    double first_gain = 0.0;
+    for (std::size_t u = 0; u < all.size(); ++u) {
+      if (!established(all[u])) continue;
+      const auto& W = all[u].waveform_uv;
+      peel_channels(cand, W, nullptr);
+      for (Index lag = -realign; lag <= realign; ++lag) {
+        double st = 0.0, tt = 0.0;
+        for (Index c : peel_chans) {
+          const double wc = w_of(c);
+          for (Index j = std::max<Index>(0, lag); j < std::min(N, N + lag); ++j) {
+            const double y = W(c, j - lag);
+            st += wc * cand.snippet(c, j) * y;
+            tt += wc * y * y;
+          }
+        }
+        if (!(tt > 0.0)) continue;
+        const double a = st / tt, gain = st * st / tt;
+        if (a < kPeelMinScale || a > kPeelMaxScale || gain <= first_gain) continue;
+        first_gain = gain;
+        best.first_unit = static_cast<int>(u);
+        best.first_lag = lag;
+      }
+    }
+    if (best.first_unit < 0) return best;
+    const auto& W1 = all[static_cast<std::size_t>(best.first_unit)].waveform_uv;
+    const Index L1 = best.first_lag;
+    // What the first copy leaves on its unit's electrodes is noise (whitened:
+    // ~1 per sample) unless a second potential is there: the search below
+    // (most of this function's cost) is skipped when the excess could not
+    // reach kPeelMinGain.
+    {
+      peel_channels(cand, W1, nullptr);
+      double ss = 0.0, st = 0.0, tt = 0.0;
+      for (Index c : peel_chans) {
+        const double wc = w_of(c);
+        for (Index j = 0; j < N; ++j) {
+          const double x = cand.snippet(c, j), y = copy_at(W1, c, j, L1);
+          ss += wc * x * x;
+          st += wc * x * y;
+          tt += wc * y * y;
+        }
+      }
+      const double left = ss - st * st / tt;
+      const double noise = static_cast<double>(peel_chans.size()) * static_cast<double>(N);
+      if (left < noise + kPeelMinGain) return best;
+    }
+    const Index first_peak = template_event_channel(W1).second + L1;
+    const Index edge = samples_of(kRetimeSearchMs, fs) + 1;
+    for (std::size_t u = 0; u < all.size(); ++u) {
+      if (!established(all[u])) continue;
+      const auto& W = all[u].waveform_uv;
+      const auto [uch, jt] = template_event_channel(W);
+      // A discharge elsewhere makes a cluster (and a candidate) of its own;
+      // one hidden in this candidate's window is on the electrodes that
+      // made this cluster.
+      if (uch < 0 || !cand.channels[static_cast<std::size_t>(uch)]) continue;
+      const bool same = static_cast<int>(u) == best.first_unit;
+      peel_channels(cand, W1, &W);
+      double st1 = 0.0, t1t1 = 0.0;
+      for (Index c : peel_chans) {
+        const double wc = w_of(c);
+        for (Index j = 0; j < N; ++j) {
+          const double y = copy_at(W1, c, j, L1);
+          st1 += wc * cand.snippet(c, j) * y;
+          t1t1 += wc * y * y;
+        }
+      }
+      if (!(t1t1 > 0.0)) continue;
+      const double single = st1 * st1 / t1t1;
+      for (Index col = edge; col < N - edge; ++col) {
+        const Index L = col - jt;
+        // One unit cannot discharge twice within the refractory period.
+        if (same && std::abs(col - first_peak) < refractory) continue;
+        if (std::abs(col - first_peak) > merge) continue;
+        double st2 = 0.0, t2t2 = 0.0, t1t2 = 0.0;
+        const Index j0 = std::max<Index>(0, L), j1 = std::min(N, N + L);
+        for (Index c : peel_chans) {
+          const double wc = w_of(c);
+          for (Index j = j0; j < j1; ++j) {
+            const double y = W(c, j - L);
+            st2 += wc * cand.snippet(c, j) * y;
+            t2t2 += wc * y * y;
+            t1t2 += wc * copy_at(W1, c, j, L1) * y;
+          }
+        }
+        const double det = t1t1 * t2t2 - t1t2 * t1t2;
+        // Nearly collinear copies (one potential a sample or two apart)
+        // cannot be told apart.
+        if (!(t2t2 > 0.0) || det < 0.1 * t1t1 * t2t2) continue;
+        const double a = (st1 * t2t2 - st2 * t1t2) / det;
+        const double b = (st2 * t1t1 - st1 * t1t2) / det;
+        if (a < kPeelMinScale || a > kPeelMaxScale || b < kPeelMinScale || b > kPeelMaxScale) continue;
+        const double gain = a * st1 + b * st2 - single;
+        if (gain < kPeelMinGain || gain <= best.gain) continue;
+        // What the first copy leaves must look like the second.
+        double rx = 0.0, rr = 0.0, xx = 0.0;
+        for (Index c : peel_chans) {
+          const double wc = w_of(c);
+          for (Index j = j0; j < j1; ++j) {
+            const double y = W(c, j - L);
+            if (y == 0.0) continue;
+            const double r = cand.snippet(c, j) - a * copy_at(W1, c, j, L1);
+            rx += wc * r * y;
+            rr += wc * r * r;
+            xx += wc * y * y;
+          }
+        }
+        if (!(rr > 0.0) || rx / std::sqrt(rr * xx) < kPeelCorrelation) continue;
+        best.found = true;
+        best.second_unit = static_cast<int>(u);
+        best.second_lag = L;
+        best.first_scale = a;
+        best.second_scale = b;
+        best.gain = gain;
+      }
+    }
+    // The candidate is the discharge at its own (centre) sample; the other
+    // copy is the new one, whichever of the two was fitted first.
+    if (best.found) {
+      const Index p2 = template_event_channel(all[static_cast<std::size_t>(best.second_unit)].waveform_uv).second +
+                       best.second_lag;
+      if (std::abs(p2 - snippet_half) < std::abs(first_peak - snippet_half)) {
+        std::swap(best.first_unit, best.second_unit);
+        std::swap(best.first_lag, best.second_lag);
+        std::swap(best.first_scale, best.second_scale);
+      }
+    }
+    return best;
+  }
+
+  // The peeled second potential as a discharge of its own: timed at its
+  // largest deflection on its template's event electrode, measured on what
+  // the first potential leaves there. centre: the event sample the snippet
+  // is centred on. Empty when that discharge is already reported or waits
+  // as a candidate of its own.
+  std::optional<Candidate> make_peeled(const Candidate& cand, Index centre, const Peeled& p, std::size_t next) {
+    const auto& all = units.units();
+    const auto& W1 = all[static_cast<std::size_t>(p.first_unit)].waveform_uv;
+    const auto [ch, jt] = template_event_channel(all[static_cast<std::size_t>(p.second_unit)].waveform_uv);
+    const Index N = cand.snippet.cols();
+    retime_row.resize(static_cast<std::size_t>(N));
+    for (Index j = 0; j < N; ++j)
+      retime_row[static_cast<std::size_t>(j)] = cand.snippet(ch, j) - p.first_scale * copy_at(W1, ch, j, p.first_lag);
+    const Index col = jt + p.second_lag, r = samples_of(kRetimeSearchMs, fs);
+    const Index j = features::largest_deflection(retime_row, std::max<Index>(0, col - r), std::min(N, col + r + 1));
+    const Index sample = centre + j - snippet_half;
+    // Like any candidate, it must stand out on its own electrode.
+    const double sd = cand.noise_sd[static_cast<std::size_t>(ch)];
+    if (std::abs(retime_row[static_cast<std::size_t>(j)]) < kRescuePeakSd * sd) return std::nullopt;
+    if (std::abs(sample - centre) < refractory / 2 || std::abs(sample - cand.event.sample) < refractory / 2 ||
+        reported_within(sample, refractory) || pending_near(next, sample) ||
+        masked_by(sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact}))
+      return std::nullopt;
+    Candidate second;
+    Event& ev = second.event;
+    ev = cand.event;
+    ev.sample = sample;
+    ev.time_s = static_cast<double>(sample) / fs;
+    ev.channel = ch;
+    set_shape(ev, features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs));
+    // Confidence from the fit's gain (a chi-square with one degree of
+    // freedom): 0.5 at kPeelMinGain, towards 1 well above it.
+    const double margin = std::sqrt(p.gain) - std::sqrt(kPeelMinGain);
+    ev.confidence = std::min(cand.event.confidence, 1.0 - 0.5 * std::exp(-margin / 2.0));
+    second.peak_uv = std::abs(retime_row[static_cast<std::size_t>(j)]);
+    return second;
+  }
+
+  // The candidate's snippet less the second copy: the first discharge alone.
+  void remove_second(Candidate& cand, const Peeled& p) const {
+    const auto& W = units.units()[static_cast<std::size_t>(p.second_unit)].waveform_uv;
+    for (Index c = 0; c < C; ++c)
+      for (Index j = 0; j < cand.snippet.cols(); ++j)
+        cand.snippet(c, j) -= static_cast<float>(p.second_scale * copy_at(W, c, j, p.second_lag));
+  }
+
   // A discharge already reported less than `distance` samples from sample.
   bool reported_within(Index sample, Index distance) const {
     return std::any_of(recent.begin(), recent.end(), [&](const Recent& x) { return std::abs(x.sample - sample) < distance; });
@@ -2108,6 +2355,42 @@ struct StreamingDetector<T>::Impl {
     for (std::size_t k = from; k < candidates.size() && candidates[k].event.sample < sample + refractory; ++k)
       if (std::abs(candidates[k].event.sample - sample) < refractory) return true;
     return false;
+  }
+
+  // An assigned discharge joins its unit's recent times (tonic firing is
+  // judged on them) and waits for finalisation.
+  void record_assigned(Candidate&& cand) {
+    const int unit = cand.event.unit;
+    if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
+    auto& times = unit_times[static_cast<std::size_t>(unit)];
+    // A peeled discharge can precede the one it was found beside.
+    if (times.empty() || cand.event.sample >= times.back()) times.push_back(cand.event.sample);
+    else times.insert(std::upper_bound(times.begin(), times.end(), cand.event.sample), cand.event.sample);
+    recent.insert(std::upper_bound(recent.begin(), recent.end(), cand.event.sample,
+                                   [](Index x, const Recent& r) { return x < r.sample; }),
+                  {cand.event.sample, unit, cand.event.channel});
+    // Tonic firing: tonic_min_discharges in a row at ISIs <= tonic_isi_ms
+    // is continual (voluntary or tonic) firing, not fasciculation.
+    const Index isi = samples_of(opt.tonic_isi_ms, fs);
+    std::size_t run = 1;
+    while (run < times.size() && times[times.size() - run] - times[times.size() - run - 1] <= isi) ++run;
+    // Derecruitment: a unit active during a contraction slows down before
+    // it stops, so its next discharge within 2 x tonic_isi_ms of one inside
+    // a voluntary or tonic mask is still voluntary firing.
+    if (times.size() >= 2) {
+      const Index prev = times[times.size() - 2];
+      if (cand.event.sample - prev <= 2 * isi && masked_by(prev, {MaskReason::voluntary, MaskReason::tonic})) {
+        detection::add_mask(mask_list, {prev, cand.event.sample + pad + 1, MaskReason::tonic});
+      }
+    }
+    if (static_cast<int>(run) >= opt.tonic_min_discharges) {
+      detection::add_mask(mask_list, {std::max<Index>(0, times[times.size() - run] - pad), cand.event.sample + pad + 1,
+                                   MaskReason::tonic});
+    }
+    if (times.size() > static_cast<std::size_t>(opt.tonic_min_discharges) + 1) times.erase(times.begin());
+    assigned.insert(std::upper_bound(assigned.begin(), assigned.end(), cand.event.sample,
+                                     [](Index x, const Candidate& c) { return x < c.event.sample; }),
+                    std::move(cand));
   }
 
   void assign_ready(Index hz) {
@@ -2122,40 +2405,37 @@ struct StreamingDetector<T>::Impl {
         move_to_larger_component(first, cand);
         continue;
       }
+      const Index centre = cand.event.sample;
+      std::optional<Candidate> second;
+      Peeled peeled;
+      if (!cand.tentative) peeled = peel_pair(cand);
+      if (peeled.found) {
+        second = make_peeled(cand, centre, peeled, i + 1);
+        remove_second(cand, peeled);
+        // Measured again without the second potential riding on it.
+        const Index ch = cand.event.channel;
+        const double sd = cand.noise_sd[static_cast<std::size_t>(ch)];
+        retime_row.resize(static_cast<std::size_t>(cand.snippet.cols()));
+        for (Index j = 0; j < cand.snippet.cols(); ++j) retime_row[static_cast<std::size_t>(j)] = cand.snippet(ch, j);
+        set_shape(cand.event, features::waveform_features(retime_row, snippet_half, sd, fs));
+      }
       const int unit = units.assign(cand.snippet, cand.noise_sd, !cand.tentative);
       if (unit < 0) continue;  // tentative, and no established unit's waveform
       cand.event.unit = unit;
+      if (second) {
+        second->event.unit = peeled.second_unit == peeled.first_unit ? unit : units.canonical(peeled.second_unit);
+      }
       // Re-timed onto a candidate still waiting: that candidate is this
       // discharge, detected on the phase the template says is its largest.
       if (retime_to_template(cand, unit) && pending_near(i + 1, cand.event.sample)) continue;
-      if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
-      auto& times = unit_times[static_cast<std::size_t>(unit)];
-      times.push_back(cand.event.sample);
-      recent.insert(std::upper_bound(recent.begin(), recent.end(), cand.event.sample,
-                                     [](Index x, const Recent& r) { return x < r.sample; }),
-                    {cand.event.sample, unit, cand.event.channel});
-      // Tonic firing: tonic_min_discharges in a row at ISIs <= tonic_isi_ms
-      // is continual (voluntary or tonic) firing, not fasciculation.
-      const Index isi = samples_of(opt.tonic_isi_ms, fs);
-      std::size_t run = 1;
-      while (run < times.size() && times[times.size() - run] - times[times.size() - run - 1] <= isi) ++run;
-      // Derecruitment: a unit active during a contraction slows down before
-      // it stops, so its next discharge within 2 x tonic_isi_ms of one inside
-      // a voluntary or tonic mask is still voluntary firing.
-      if (times.size() >= 2) {
-        const Index prev = times[times.size() - 2];
-        if (cand.event.sample - prev <= 2 * isi && masked_by(prev, {MaskReason::voluntary, MaskReason::tonic})) {
-          detection::add_mask(mask_list, {prev, cand.event.sample + pad + 1, MaskReason::tonic});
-        }
+      if (second && second->event.sample < cand.event.sample) {
+        record_assigned(*std::move(second));
+        second.reset();
       }
-      if (static_cast<int>(run) >= opt.tonic_min_discharges) {
-        detection::add_mask(mask_list, {std::max<Index>(0, times[times.size() - run] - pad), cand.event.sample + pad + 1,
-                                     MaskReason::tonic});
-      }
-      if (times.size() > static_cast<std::size_t>(opt.tonic_min_discharges) + 1) times.erase(times.begin());
-      assigned.insert(std::upper_bound(assigned.begin(), assigned.end(), cand.event.sample,
-                                       [](Index x, const Candidate& c) { return x < c.event.sample; }),
-                      std::move(cand));
+      record_assigned(std::move(cand));
+      // A second copy at the same lag discharge after discharge is the
+      // unit's own late component (see time_locked), not a doublet.
+      if (second && time_locked(second->event) < 0) record_assigned(*std::move(second));
     }
     candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(i));
   }

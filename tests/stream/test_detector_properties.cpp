@@ -158,13 +158,16 @@ TEST_CASE("property: scaling the input scales amplitudes and nothing else", "[st
   REQUIRE(base.events.size() >= 3);
   // Powers of two scale every intermediate exactly, so everything that is
   // noise-relative must be bit-identical; 3 and 0.3 exercise rounding.
+  // Events measured again at assignment (re-timed onto a template, or
+  // separated from a second potential in their window) are measured on the
+  // stored float32 snippet, hence float32's rounding (~1e-7) for those.
   for (const double k : {0.5, 4.0, 3.0, 0.3}) {
     INFO("scale " << k);
     Recording scaled = r;
     samples(scaled) *= k;
     const auto out = detect(scaled);
     const bool exact = k == 0.5 || k == 4.0;
-    require_same_events(base.events, out.events, exact ? 0.0 : 1e-9, {}, k);
+    require_same_events(base.events, out.events, exact ? 0.0 : 1e-6, {}, k);
     CHECK(out.masks == base.masks);
     REQUIRE(out.summary.noise_floor_uv.size() == base.summary.noise_floor_uv.size());
     for (std::size_t c = 0; c < base.summary.noise_floor_uv.size(); ++c)

@@ -218,6 +218,60 @@ TEST_CASE("a larger time-locked component carries the event", "[stream][quality]
   CHECK(events.size() <= static_cast<std::size_t>(n + 2));
 }
 
+// Second discharges of doublets closer than merge_ms overlap the first
+// potential and make one cluster with it; once the unit's template is
+// established they are fitted out of the window (see peel_pair in
+// detector.cpp). On this recording the detector without that step found 13
+// of the 30 (3 flagged as doublets: the rest took other unit labels); with
+// it 27 (23 flagged), and recall over all discharges rose from 0.75 to 0.90
+// at precision 1.
+TEST_CASE("overlapping doublets (5-25 ms) are separated once their unit is known", "[stream][quality]") {
+  sim::SimulationOptions so;
+  so.duration_s = 120.0;
+  so.n_units = 3;
+  so.rate_per_min = 10.0;
+  so.doublet_probability = 0.5;
+  so.amplitude_min_uv = 40.0;
+  so.amplitude_max_uv = 80.0;
+  so.noise_uv = 4.0;
+  so.seed = 31;
+  const auto s = sim::simulate(so);
+  const auto r = detect(s.recording);
+  const auto e = sim::evaluate(s, r.events);
+  print("overlapping doublets", e);
+  const double fs = s.recording.fs;
+  const auto tol = static_cast<Index>(std::lround(0.005 * fs));
+  // Second discharges 5-25 ms after their unit's previous one.
+  std::vector<Index> seconds;
+  for (std::size_t i = 0; i < s.events.size(); ++i) {
+    for (std::size_t k = i; k-- > 0;) {
+      const double dt_ms = 1e3 * static_cast<double>(s.events[i].sample - s.events[k].sample) / fs;
+      if (dt_ms > 25.0) break;
+      if (s.events[k].unit == s.events[i].unit && dt_ms >= 5.0) seconds.push_back(s.events[i].sample);
+    }
+  }
+  // Found: a detection within the tolerance of the second discharge that is
+  // closer to it than to the first (the first has its own detection).
+  std::size_t found = 0, flagged = 0;
+  for (const Index t : seconds) {
+    for (const auto& ev : r.events) {
+      if (std::abs(ev.sample - t) > tol) continue;
+      bool nearer_other = false;
+      for (const auto& te : s.events)
+        if (te.sample != t && std::abs(te.sample - ev.sample) < std::abs(t - ev.sample)) nearer_other = true;
+      if (nearer_other) continue;
+      ++found;
+      if (ev.doublet) ++flagged;
+      break;
+    }
+  }
+  INFO(found << " of " << seconds.size() << " overlapping second discharges found, " << flagged << " flagged doublet");
+  REQUIRE(seconds.size() >= 15);
+  CHECK(static_cast<double>(found) >= 0.85 * static_cast<double>(seconds.size()));
+  CHECK(static_cast<double>(flagged) >= 0.7 * static_cast<double>(seconds.size()));
+  CHECK(e.precision >= 0.95);
+}
+
 TEST_CASE("quality survey (numbers only)", "[.][survey]") {
   struct Case {
     const char* name;
