@@ -2114,11 +2114,16 @@ struct StreamingDetector<T>::Impl {
     // move onto a discharge already reported.
     const Index moved = ev.sample + j - snippet_half;
     if (reported_within(moved, refractory)) return false;
+    // Only onto a potential: a lone sample over the noise there (a
+    // quantised recording's one-sample spike) measures no span at all.
+    const auto feat = features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs);
+    const double peak = std::abs(retime_row[static_cast<std::size_t>(j)]);
+    if (!(feat.amplitude_uv > 0.0)) return false;
     ev.sample = moved;
     ev.time_s = static_cast<double>(ev.sample) / fs;
     ev.channel = ch;
-    set_shape(ev, features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs));
-    cand.peak_uv = std::abs(retime_row[static_cast<std::size_t>(j)]);
+    set_shape(ev, feat);
+    cand.peak_uv = peak;
     return true;
   }
 
@@ -2323,13 +2328,15 @@ struct StreamingDetector<T>::Impl {
         reported_within(sample, refractory) || pending_near(next, sample) ||
         masked_by(sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact}))
       return std::nullopt;
+    const auto feat = features::waveform_features(retime_row, j, sd, fs);
+    if (!(feat.amplitude_uv > 0.0)) return std::nullopt;  // no span: a lone sample, not a potential
     Candidate second;
     Event& ev = second.event;
     ev = cand.event;
     ev.sample = sample;
     ev.time_s = static_cast<double>(sample) / fs;
     ev.channel = ch;
-    set_shape(ev, features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs));
+    set_shape(ev, feat);
     // Confidence from the fit's gain (a chi-square with one degree of
     // freedom): 0.5 at kPeelMinGain, towards 1 well above it.
     const double margin = std::sqrt(p.gain) - std::sqrt(kPeelMinGain);

@@ -157,6 +157,18 @@ def test_biosppy_rest_recording_is_a_negative_control(real_data):
     assert r.summary["noise_floor_uv"][0] == pytest.approx(1.34, abs=0.2)
 
 
+def test_every_event_measures_a_potential_on_a_quantised_lead(real_data):
+    # At lower thresholds the BioSPPy lead (1 kHz, ~0.8 uV steps) raises
+    # one-sample spikes; a unit's template once re-timed a discharge onto one
+    # and reported it with amplitude 0 and duration 1 ms (at 91.4 s, with
+    # threshold_sd 4.36 and 4.13). Events move only onto a measurable potential.
+    rec = fasctrack.read(real_data / "biosppy-emg" / "emg.txt", scale_to_uv=0.8)
+    for threshold in (4.36, 4.13):
+        e = fasctrack.detect(rec, threshold_sd=threshold).events
+        assert len(e) > 18, threshold  # more sensitive than the default
+        assert (e.amplitude_uv > 1.0).all(), (threshold, e[e.amplitude_uv <= 1.0])
+
+
 def test_cli_detect_writes_the_documented_files(cli, example_path, tmp_path):
     out, summary, units = tmp_path / "events.csv", tmp_path / "summary.json", tmp_path / "units.json"
     p = subprocess.run([cli, "detect", str(example_path), "--out", str(out), "--summary", str(summary),
