@@ -235,8 +235,11 @@ constexpr double kRetimeSearchMs = 0.5;
 // of one unit (its second discharge 5-25 ms after the first overlaps the
 // first's potential) or two units colliding. With established templates
 // (kRetimeMinCount members), a second template copy fitted beside the first
-// must cut the whitened residual energy by kPeelMinGain (a chi-square gain;
-// noise alone reaches ~20 over the lags and templates tried); both copies
+// must cut the whitened residual energy by kPeelMinGain (a chi-square gain
+// with one degree of freedom, which white noise alone passes at 60 about
+// once in 1e14 tries; the margin is for what a template does not fit of a
+// discharge, whose best copies gained up to a few hundred on simulated
+// complex units, but at scales or correlations the next tests reject); both copies
 // must be of their units' own size (kPeelMinScale-kPeelMaxScale of the
 // template: a unit's discharges vary by ~10-20%, while a template smeared by
 // discharges timed on different phases of a complex potential fits one
