@@ -191,6 +191,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("refractory_ms", &DetectOptions::refractory_ms)
       .def_readwrite("snippet_ms", &DetectOptions::snippet_ms)
       .def_readwrite("max_duration_ms", &DetectOptions::max_duration_ms)
+      .def_readwrite("known_unit_sweep", &DetectOptions::known_unit_sweep)
       .def_readwrite("tonic_isi_ms", &DetectOptions::tonic_isi_ms)
       .def_readwrite("tonic_min_discharges", &DetectOptions::tonic_min_discharges)
       .def_readwrite("voluntary_rms_ratio", &DetectOptions::voluntary_rms_ratio)

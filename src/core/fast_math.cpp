@@ -29,4 +29,20 @@ FASCTRACK_MATH_CLONES void mean_cbrt(const double* const* rows, std::size_t n_ro
   cbrt_array(mean, out, m);
 }
 
+FASCTRACK_MATH_CLONES void correlate_add(const double* x, const double* coef, const std::ptrdiff_t* offset,
+                                         std::size_t n_coef, std::size_t m, double* out) {
+  // Tiles of out stay in cache (or registers) while every coefficient
+  // passes over them; each out[i] still adds its terms in coefficient order.
+  constexpr std::size_t kTile = 256;
+  for (std::size_t i0 = 0; i0 < m; i0 += kTile) {
+    const std::size_t n = std::min(kTile, m - i0);
+    double* __restrict acc = out + i0;
+    for (std::size_t k = 0; k < n_coef; ++k) {
+      const double a = coef[k];
+      const double* __restrict xs = x + offset[k] + static_cast<std::ptrdiff_t>(i0);
+      for (std::size_t i = 0; i < n; ++i) acc[i] += a * xs[i];
+    }
+  }
+}
+
 }  // namespace fasctrack::detail

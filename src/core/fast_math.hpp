@@ -76,4 +76,10 @@ inline void cbrt_array(const double* x, double* y, std::size_t n) {
 /// compute it. mean (m values) is scratch; no two arrays may overlap.
 void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean, double* out);
 
+/// out[i] += coef[k] * x[offset[k] + i] for k = 0..n_coef-1 in that order,
+/// i < m: a sliding dot product (matched filter) added term by term, so each
+/// out[i] is rounded as the plain nested loop would round it.
+void correlate_add(const double* x, const double* coef, const std::ptrdiff_t* offset, std::size_t n_coef,
+                   std::size_t m, double* out);
+
 }  // namespace fasctrack::detail

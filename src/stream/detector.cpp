@@ -253,6 +253,26 @@ constexpr double kPeelCorrelation = 0.6;
 // A template channel takes part where the unit is seen: peak to peak over
 // this many of that channel's noise SDs (the rest adds only noise).
 constexpr double kPeelChannelSd = 3.0;
+// Known-unit sweep (see sweep_block): a motor unit repeats its multichannel
+// potential discharge after discharge, so once its template is established
+// (kRetimeMinCount members) a discharge too small for the energy threshold
+// is still found by the template's matched filter, whose output adds the
+// potential's evidence coherently over its electrodes and phases (the
+// energy statistic adds it incoherently, noise included). Its noise-only
+// output is near-Gaussian; its scale is taken robustly (MAD) over each
+// block, which also absorbs the band-limited noise's correlation. Noise
+// alone passes kSweepZ at ~2e-8 of the samples per unit; the hit must also
+// be of the unit's own size (the kPeelMinScale-kPeelMaxScale scales: a
+// noise peak at kSweepZ measured 0.1-0.4 of the template on simulated
+// grids and bipolar leads, a discharge of the unit 15-25 SDs) and then
+// repeat the unit's waveform to the tracker's match threshold, as a
+// rescued candidate does.
+constexpr double kSweepZ = 5.5;
+// The sweep's backward pass starts this far after its window, in the steady
+// state of its first sample: the 20 Hz high-pass settles within ~50 ms, and
+// the notches see only what the causal pass left of the mains. (Refinement,
+// which measures, waits the full kRefineMs.)
+constexpr double kSweepSettleMs = 60.0;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
@@ -452,6 +472,28 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<Index>> unit_times;
   std::vector<double> retime_row;  // retime_to_template's electrode row
   std::vector<Index> peel_chans;   // peel_pair's channels
+  Index sweep_end = 0;             // sweep_block has covered [0, sweep_end)
+  Index sweep_settle = 0;          // samples the sweep's backward pass runs in before its window
+  bool sweeping = false;           // refine() is judging a sweep hit
+  RowMatrix<double> sweep_zp;      // sweep_block's zero-phase window
+  // The matched filters' terms, flat: per swept unit a run of channel
+  // segments, each a row of sweep_zp and a run of (coefficient, offset).
+  struct SweepSegment {
+    Index row = 0;
+    std::size_t begin = 0, end = 0;
+  };
+  std::vector<SweepSegment> sweep_segments;
+  std::vector<std::size_t> sweep_unit_segments;  // unit k's segments: [this[k], this[k + 1])
+  std::vector<double> sweep_coef;
+  std::vector<std::ptrdiff_t> sweep_offset;
+  std::vector<std::size_t> sweep_units;
+  std::vector<double> sweep_st, sweep_tt;
+  std::vector<Index> sweep_chans, sweep_rows;  // swept channels; each channel's row in sweep_zp (-1: none)
+  struct SweepHit {
+    Index sample;
+    std::size_t unit;
+  };
+  std::vector<SweepHit> sweep_hits;
   std::vector<Mask> mask_list;
   cluster::UnitTracker units;
   std::vector<Event> emitted;
@@ -522,7 +564,11 @@ struct StreamingDetector<T>::Impl {
     // Worst case: a cluster as long as allowed, closed after the gap, waits
     // for its refinement window; its events then wait final_delay; the block
     // grid adds up to one block. Events in the probe wait for the probe.
-    const Index pipeline = max_len + gap + H + assign_margin + final_delay + 2 * B;
+    // The known-unit sweep holds assignment back by up to one block plus its
+    // zero-phase window (see sweep_ready).
+    sweep_settle = samples_of(kSweepSettleMs, fs);
+    const Index sweep_lag = opt.known_unit_sweep ? B + snippet_half + refractory + sweep_settle : 0;
+    const Index pipeline = max_len + gap + H + assign_margin + final_delay + 2 * B + sweep_lag;
     latency = Pmax + pipeline;
 
     usable.assign(static_cast<std::size_t>(C), true);
@@ -588,6 +634,7 @@ struct StreamingDetector<T>::Impl {
     mask_list.clear();
     units.reset();
     emitted.clear();
+    sweep_end = 0;
     bad_start = -1;
     vol_run_start = -1;
     vol_run_len = 0;
@@ -1777,10 +1824,14 @@ struct StreamingDetector<T>::Impl {
     // it repeats the waveform of a unit already established by larger
     // discharges (see assign_ready). Noise does not repeat a multichannel
     // waveform; a motor unit does, discharge after discharge.
-    const bool rescue = too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
-                        best_p2p >= kRescueRangeSd * sd_best;
+    // A sweep hit (see sweep_block) is judged the same way, its size vouched
+    // for by the template's matched filter; it never makes a mask.
+    const bool rescue = sweeping ? !implausible
+                                 : too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
+                                       best_p2p >= kRescueRangeSd * sd_best;
+    if (sweeping) coherent_only = false;
     if (implausible || (too_small && !rescue)) {
-      if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped) {
+      if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped && !sweeping) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
       }
       return result;
@@ -2478,10 +2529,210 @@ struct StreamingDetector<T>::Impl {
     recent.erase(recent.begin(), recent.begin() + static_cast<std::ptrdiff_t>(drop));
   }
 
+  // ---- known-unit sweep ----
+  // Sweeps fixed B-sample stretches from the stream start, each once every
+  // candidate before its end has been refined (hz) and the zero-phase
+  // window after it has arrived; returns how far assignment may go (a hit
+  // must be a candidate before assignment passes its sample).
+  Index sweep_ready(Index hz) {
+    if (!opt.known_unit_sweep) return hz;
+    const Index tail = snippet_half + refractory + sweep_settle;
+    while (sweep_end < a_end) {
+      const Index s1 = std::min(sweep_end + B, a_end);
+      if (!flushing && (s1 < sweep_end + B || s1 > hz || s1 + tail > a_end)) break;
+      sweep_block(sweep_end, s1);
+      sweep_end = s1;
+    }
+    return sweep_end;
+  }
+
+  // Every established unit's template slid over [s0, s1) of the zero-phase
+  // signal (each channel whitened by its noise SD): where its matched
+  // filter peaks kSweepZ robust SDs over its noise at the unit's own size,
+  // and no candidate is within merge_ms, the sample is refined as a
+  // cluster of the unit's electrodes and judged as a rescued candidate
+  // (tentative: it must repeat an established waveform).
+  void sweep_block(Index s0, Index s1) {
+    if (!sweep_channels()) return;
+    const Index half = snippet_half, pad = refractory;
+    const Index lo = s0 - half - pad, hi = std::min(a_end, s1 + half + pad + sweep_settle);
+    if (a_end - R > std::max<Index>(0, lo)) return;  // cannot happen: the ring holds the refinement windows
+    sweep_zero_phase(lo, hi);
+    // The matched filters' outputs: st(u)[i] at sample s0 - pad + i.
+    const Index m = s1 - s0 + 2 * pad;
+    const auto& all = units.units();
+    sweep_units.clear();
+    sweep_tt.clear();
+    sweep_segments.clear();
+    sweep_coef.clear();
+    sweep_offset.clear();
+    sweep_unit_segments.assign(1, 0);
+    for (std::size_t u = 0; u < all.size(); ++u) {
+      if (!established(all[u])) continue;
+      sweep_units.push_back(u);
+      sweep_tt.push_back(sweep_template_terms(all[u].waveform_uv, s0 - pad - half - lo));
+      sweep_unit_segments.push_back(sweep_segments.size());
+    }
+    sweep_st.assign(sweep_units.size() * static_cast<std::size_t>(m), 0.0);
+    // Split by time, so that each output adds its terms in the same order
+    // on any number of threads.
+    const auto n_parts = static_cast<Index>(parts.size());
+    for_parts([&](Part& part) {
+      const Index p = &part - parts.data();
+      const Index i0 = p * m / n_parts, i1 = (p + 1) * m / n_parts;
+      if (i0 == i1) return;
+      for (std::size_t k = 0; k < sweep_units.size(); ++k) {
+        double* st = sweep_st.data() + k * static_cast<std::size_t>(m) + i0;
+        for (std::size_t g = sweep_unit_segments[k]; g < sweep_unit_segments[k + 1]; ++g) {
+          const auto& seg = sweep_segments[g];
+          detail::correlate_add(&sweep_zp(seg.row, i0), sweep_coef.data() + seg.begin, sweep_offset.data() + seg.begin,
+                                seg.end - seg.begin, static_cast<std::size_t>(i1 - i0), st);
+        }
+      }
+    });
+    auto& hits = sweep_hits;
+    hits.clear();
+    for (std::size_t k = 0; k < sweep_units.size(); ++k) {
+      const double tt = sweep_tt[k];
+      const double* st = sweep_st.data() + k * static_cast<std::size_t>(m);
+      if (!(tt > 0.0)) continue;
+      const double noise = features::robust_sd(std::span<const double>(st + pad, static_cast<std::size_t>(s1 - s0)), scratch);
+      if (!(noise > 0.0)) continue;
+      for (Index i = pad; i < pad + (s1 - s0); ++i) {
+        const double v = st[i];
+        if (v < kSweepZ * noise) continue;
+        const double a = v / tt;
+        if (a < kPeelMinScale || a > kPeelMaxScale) continue;
+        bool peak = true;
+        for (Index d = 1; d <= pad && peak; ++d) peak = v > st[i - d] && v >= st[i + d];
+        if (peak) hits.push_back({s0 - pad + i, sweep_units[k]});
+      }
+    }
+    std::sort(hits.begin(), hits.end(), [](const SweepHit& x, const SweepHit& y) {
+      return x.sample != y.sample ? x.sample < y.sample : x.unit < y.unit;
+    });
+    // Nothing is reported inside a mask (a contraction's interference
+    // pattern would only cost refinements).
+    for (const auto& h : hits)
+      if (!near_candidate(h.sample) && !detection::masked(mask_list, h.sample)) refine_sweep_hit(h.sample, h.unit);
+  }
+
+  // The electrodes each established unit is seen on (peak to peak over
+  // kPeelChannelSd of the channel's noise floor): only they are filtered
+  // and correlated. False when there is none.
+  bool sweep_seen(const RowMatrix<float>& w, Index c) const {
+    return w.row(c).maxCoeff() - w.row(c).minCoeff() >= kPeelChannelSd * sigma[static_cast<std::size_t>(c)];
+  }
+
+  bool sweep_channels() {
+    const auto& all = units.units();
+    sweep_rows.assign(static_cast<std::size_t>(C), -1);
+    sweep_chans.clear();
+    for (Index c = 0; c < C; ++c) {
+      const double sd = sigma[static_cast<std::size_t>(c)];
+      if (!usable[static_cast<std::size_t>(c)] || !std::isfinite(sd) || !(sd > 1e-9)) continue;
+      for (const auto& u : all) {
+        if (!established(u) || !sweep_seen(u.waveform_uv, c)) continue;
+        sweep_rows[static_cast<std::size_t>(c)] = static_cast<Index>(sweep_chans.size());
+        sweep_chans.push_back(c);
+        break;
+      }
+    }
+    return !sweep_chans.empty();
+  }
+
+  // Samples [lo, hi) of the swept channels in zero-phase terms, as in
+  // refine(): the stream's causal output filtered backwards (zeros before
+  // the stream start). Each thread filters its own rows.
+  void sweep_zero_phase(Index lo, Index hi) {
+    const Index n = hi - lo, first = std::max<Index>(0, lo);
+    const auto K = static_cast<Index>(sweep_chans.size());
+    sweep_zp.setZero(K, n);
+    const auto n_parts = static_cast<Index>(parts.size());
+    for_parts([&](Part& part) {
+      const Index p = &part - parts.data();
+      const Index k0 = p * K / n_parts, k1 = (p + 1) * K / n_parts;
+      if (k0 == k1) return;
+      for (Index k = k0; k < k1; ++k) {
+        const double* yr = &y_ring(sweep_chans[static_cast<std::size_t>(k)], 0);
+        double* z = &sweep_zp(k, 0);
+        for (Index t = first; t < hi; ++t) z[hi - 1 - t] = yr[slot(t)];
+      }
+      auto rows = sweep_zp.middleRows(k0, k1 - k0);
+      filter::SosFilter<double> backward(sos, k1 - k0);
+      Eigen::VectorXd x0 = rows.col(0);
+      backward.set_steady_state(x0);
+      backward.process(rows, rows);
+      for (Index k = k0; k < k1; ++k) {
+        sweep_zp.row(k).reverseInPlace();
+        for (Index t = lo; t < first; ++t) sweep_zp(k, t - lo) = 0.0;
+      }
+    });
+  }
+
+  // A template's matched-filter terms, channel by channel (each whitened by
+  // its noise floor), over the samples where it stands 2 noise SDs off zero
+  // (its flat ends and its own residual noise add nothing but noise), every
+  // sd_stride_a-th from its centre: band-passed noise decorrelates at that
+  // lag, so the skipped samples would add little but time;
+  // base: the window column that template column 0 reads at output 0.
+  // Returns the template's energy in the same terms.
+  double sweep_template_terms(const RowMatrix<float>& W, Index base) {
+    const auto stride = static_cast<Index>(sd_stride_a);
+    double tt = 0.0;
+    for (Index c : sweep_chans) {
+      if (!sweep_seen(W, c)) continue;
+      const double sd = sigma[static_cast<std::size_t>(c)];
+      const double wc = 1.0 / (sd * sd);
+      SweepSegment seg{sweep_rows[static_cast<std::size_t>(c)], sweep_coef.size(), 0};
+      for (Index j = (snippet_half % stride); j < W.cols(); j += stride) {
+        const double y = W(c, j);
+        if (std::abs(y) < 2.0 * sd) continue;
+        tt += wc * y * y;
+        sweep_coef.push_back(wc * y);
+        sweep_offset.push_back(base + j);
+      }
+      seg.end = sweep_coef.size();
+      if (seg.end > seg.begin) sweep_segments.push_back(seg);
+    }
+    return tt;
+  }
+
+  // A sweep hit judged as a cluster of the unit's electrodes at that sample.
+  void refine_sweep_hit(Index sample, std::size_t u) {
+    const auto& W = units.units()[u].waveform_uv;
+    const Index ch = template_event_channel(W).first;
+    if (ch < 0) return;
+    detection::Cluster cl;
+    cl.first = cl.last = cl.peak_sample = sample;
+    cl.peak_score = opt.threshold_sd;
+    cl.peak_channel = ch;
+    cl.channels.assign(static_cast<std::size_t>(C), 0);
+    for (Index c : sweep_chans)
+      if (sweep_seen(W, c)) cl.channels[static_cast<std::size_t>(c)] = 1;
+    cl.channels[static_cast<std::size_t>(ch)] = 1;
+    sweeping = true;
+    refine(cl);
+    sweeping = false;
+  }
+
+  // A candidate or an assigned discharge within merge_ms: the sweep found
+  // a discharge the detector already has (or its neighbour).
+  bool near_candidate(Index t) const {
+    for (const auto& c : candidates)
+      if (std::abs(c.event.sample - t) <= merge) return true;
+    for (const auto& c : assigned)
+      if (std::abs(c.event.sample - t) <= merge) return true;
+    for (const auto& r : recent)
+      if (std::abs(r.sample - t) <= merge) return true;
+    return false;
+  }
+
   std::vector<Event> out_buffer;
   void after_scoring() {
     refine_ready();
-    const Index hz = horizon();
+    const Index h = horizon();
+    const Index hz = std::min(h, sweep_ready(h));
     assign_ready(hz);
     finalise_ready(hz, out_buffer);
   }

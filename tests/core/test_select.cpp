@@ -186,6 +186,29 @@ TEST_CASE("cbrt_array returns cbrt_inline's bits", "[select]") {
   }
 }
 
+TEST_CASE("correlate_add adds each term as the plain nested loop does", "[select]") {
+  std::mt19937_64 gen(29);
+  std::normal_distribution<double> normal(0.0, 5.0);
+  std::vector<double> x(3000);
+  for (double& v : x) v = normal(gen);
+  for (std::size_t m : {std::size_t{0}, std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{257},
+                        std::size_t{1000}}) {
+    std::vector<double> coef;
+    std::vector<std::ptrdiff_t> offset;
+    for (std::ptrdiff_t k = 0; k < 40; k += 1 + static_cast<std::ptrdiff_t>(gen() % 3)) {
+      coef.push_back(normal(gen));
+      offset.push_back(k * 7 % 1900);
+    }
+    std::vector<double> want(m, 0.25), got(m, 0.25);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t k = 0; k < coef.size(); ++k)
+        want[i] += coef[k] * x[static_cast<std::size_t>(offset[k]) + i];
+    detail::correlate_add(x.data(), coef.data(), offset.data(), coef.size(), m, got.data());
+    INFO("m " << m);
+    CHECK(std::memcmp(want.data(), got.data(), m * sizeof(double)) == 0);
+  }
+}
+
 TEST_CASE("MedianNetwork selects the median nth_element selects", "[select]") {
   constexpr std::size_t W = detail::MedianNetwork::kLanes;
   std::mt19937 gen(5);
