@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -303,6 +304,29 @@ TEST_CASE("known units: discharges too small for the threshold are found by the 
       CHECK(kept);
     }
     CHECK(r_on.latency_samples > r_off.latency_samples);
+    // The sweep keeps the streaming contract where it finds discharges:
+    // random chunks give the offline events, each within the latency bound.
+    if (seed == 2001) {
+      REQUIRE(e_on.true_positives > e_off.true_positives);
+      const auto s = sim::simulate(so);
+      const auto& x = std::get<RowMatrix<double>>(s.recording.samples);
+      StreamingDetector<double> det(s.recording.fs, s.recording.channels);
+      std::mt19937_64 rng(41);
+      std::uniform_int_distribution<Index> size(0, 5000);
+      std::vector<Event> streamed;
+      Index worst = 0;
+      for (Index i = 0; i < x.cols();) {
+        const Index m = std::min(size(rng), x.cols() - i);
+        for (const auto& ev : det.process(x.middleCols(i, m))) {
+          worst = std::max(worst, det.samples_seen() - ev.sample);
+          streamed.push_back(ev);
+        }
+        i += m;
+      }
+      for (const auto& ev : det.flush()) streamed.push_back(ev);
+      CHECK(streamed == r_on.events);
+      CHECK(worst <= det.latency_samples());
+    }
   }
   INFO("true positives " << tp_off << " -> " << tp_on << ", false " << fp_off << " -> " << fp_on);
   CHECK(tp_on >= tp_off + 5);
