@@ -2557,7 +2557,9 @@ struct StreamingDetector<T>::Impl {
     const Index half = snippet_half, pad = refractory;
     const Index lo = s0 - half - pad, hi = std::min(a_end, s1 + half + pad + sweep_settle);
     if (a_end - R > std::max<Index>(0, lo)) return;  // cannot happen: the ring holds the refinement windows
-    sweep_zero_phase(lo, hi);
+    // The outputs read up to sample s1 + pad + half - 1; at the end of the
+    // stream those past its last sample are zeros.
+    sweep_zero_phase(lo, hi, std::max(hi, s1 + pad + half));
     // The matched filters' outputs: st(u)[i] at sample s0 - pad + i.
     const Index m = s1 - s0 + 2 * pad;
     const auto& all = units.units();
@@ -2641,13 +2643,13 @@ struct StreamingDetector<T>::Impl {
     return !sweep_chans.empty();
   }
 
-  // Samples [lo, hi) of the swept channels in zero-phase terms, as in
-  // refine(): the stream's causal output filtered backwards (zeros before
-  // the stream start). Each thread filters its own rows.
-  void sweep_zero_phase(Index lo, Index hi) {
+  // Samples [lo, end) of the swept channels in zero-phase terms, as in
+  // refine(): the stream's causal output filtered backwards, from what the
+  // stream holds ([0, hi)); zeros outside it. Each thread filters its own rows.
+  void sweep_zero_phase(Index lo, Index hi, Index end) {
     const Index n = hi - lo, first = std::max<Index>(0, lo);
     const auto K = static_cast<Index>(sweep_chans.size());
-    sweep_zp.setZero(K, n);
+    sweep_zp.setZero(K, end - lo);
     const auto n_parts = static_cast<Index>(parts.size());
     for_parts([&](Part& part) {
       const Index p = &part - parts.data();
@@ -2658,13 +2660,13 @@ struct StreamingDetector<T>::Impl {
         double* z = &sweep_zp(k, 0);
         for (Index t = first; t < hi; ++t) z[hi - 1 - t] = yr[slot(t)];
       }
-      auto rows = sweep_zp.middleRows(k0, k1 - k0);
+      auto rows = sweep_zp.block(k0, 0, k1 - k0, n);
       filter::SosFilter<double> backward(sos, k1 - k0);
       Eigen::VectorXd x0 = rows.col(0);
       backward.set_steady_state(x0);
       backward.process(rows, rows);
       for (Index k = k0; k < k1; ++k) {
-        sweep_zp.row(k).reverseInPlace();
+        sweep_zp.row(k).head(n).reverseInPlace();
         for (Index t = lo; t < first; ++t) sweep_zp(k, t - lo) = 0.0;
       }
     });

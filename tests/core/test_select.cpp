@@ -205,7 +205,7 @@ TEST_CASE("correlate_add adds each term as the plain nested loop does", "[select
         want[i] += coef[k] * x[static_cast<std::size_t>(offset[k]) + i];
     detail::correlate_add(x.data(), coef.data(), offset.data(), coef.size(), m, got.data());
     INFO("m " << m);
-    CHECK(std::memcmp(want.data(), got.data(), m * sizeof(double)) == 0);
+    CHECK((m == 0 || std::memcmp(want.data(), got.data(), m * sizeof(double)) == 0));
   }
 }
 
