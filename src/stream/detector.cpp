@@ -474,7 +474,6 @@ struct StreamingDetector<T>::Impl {
   std::vector<Index> peel_chans;   // peel_pair's channels
   Index sweep_end = 0;             // sweep_block has covered [0, sweep_end)
   Index sweep_settle = 0;          // samples the sweep's backward pass runs in before its window
-  bool sweeping = false;           // refine() is judging a sweep hit
   RowMatrix<double> sweep_zp;      // sweep_block's zero-phase window
   // The matched filters' terms, flat: per swept unit a run of channel
   // segments, each a row of sweep_zp and a run of (coefficient, offset).
@@ -1542,7 +1541,19 @@ struct StreamingDetector<T>::Impl {
     }
   }
 
-  void refine(const detection::Cluster& cl) {
+  // Rows of the causal output, filled latest sample first, made zero-phase
+  // in place: the backward pass from the steady state of their first
+  // column, then each row back in time order.
+  void backward_pass(Eigen::Ref<RowMatrix<double>> rows) const {
+    filter::SosFilter<double> backward(sos, rows.rows());
+    const Eigen::VectorXd x0 = rows.col(0);
+    backward.set_steady_state(x0);
+    backward.process(rows, rows);
+    for (Index k = 0; k < rows.rows(); ++k) rows.row(k).reverseInPlace();
+  }
+
+  // sweep_hit: a known-unit sweep hit (see sweep_block), judged as a rescue.
+  void refine(const detection::Cluster& cl, bool sweep_hit = false) {
     const Index a = std::max<Index>(0, cl.first - H);
     const Index b = std::min(a_end, cl.last + H + 1);
     const Index n = b - a;
@@ -1556,14 +1567,7 @@ struct StreamingDetector<T>::Impl {
     RowMatrix<double> zp(C, n);
     for (Index c = 0; c < C; ++c)
       for (Index i = 0; i < n; ++i) zp(c, n - 1 - i) = y_ring(c, slot(a + i));
-    {
-      filter::SosFilter<double> backward(sos, C);
-      Eigen::VectorXd x0(C);
-      for (Index c = 0; c < C; ++c) x0(c) = zp(c, 0);
-      backward.set_steady_state(x0);
-      backward.process(zp, zp);
-      for (Index c = 0; c < C; ++c) zp.row(c).reverseInPlace();
-    }
+    backward_pass(zp);
 
     std::vector<double> noise(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
@@ -1579,7 +1583,7 @@ struct StreamingDetector<T>::Impl {
     std::vector<SegmentResult> results;
     double broad_peak = 0.0;
     for (const auto& [g0, g1] : segments) {
-      results.push_back(refine_segment(cl, zp, noise, a, g0, g1, segments.size() > 1));
+      results.push_back(refine_segment(cl, zp, noise, a, g0, g1, segments.size() > 1, sweep_hit));
       if (results.back().broad) broad_peak = std::max(broad_peak, results.back().peak_abs);
     }
     // A cluster holding a broad (ECG-like or movement) component: its other
@@ -1700,7 +1704,7 @@ struct StreamingDetector<T>::Impl {
   };
 
   SegmentResult refine_segment(const detection::Cluster& cl, const RowMatrix<double>& zp, const std::vector<double>& noise,
-                      Index a, Index s0, Index s1, bool split) {
+                      Index a, Index s0, Index s1, bool split, bool sweep_hit) {
     const Index n = zp.cols();
     std::vector<double> p2p(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
@@ -1826,12 +1830,12 @@ struct StreamingDetector<T>::Impl {
     // waveform; a motor unit does, discharge after discharge.
     // A sweep hit (see sweep_block) is judged the same way, its size vouched
     // for by the template's matched filter; it never makes a mask.
-    const bool rescue = sweeping ? !implausible
-                                 : too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
-                                       best_p2p >= kRescueRangeSd * sd_best;
-    if (sweeping) coherent_only = false;
+    const bool rescue = sweep_hit ? !implausible
+                                  : too_small && !implausible && best_abs >= kRescuePeakSd * sd_best &&
+                                        best_p2p >= kRescueRangeSd * sd_best;
+    if (sweep_hit) coherent_only = false;
     if (implausible || (too_small && !rescue)) {
-      if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped && !sweeping) {
+      if (best_p2p >= kArtefactSd * sd_best && !too_small && !clipped && !sweep_hit) {
         detection::add_mask(mask_list, {std::max<Index>(0, a + s0 - pad), a + s1 + pad, MaskReason::artefact});
       }
       return result;
@@ -2660,15 +2664,9 @@ struct StreamingDetector<T>::Impl {
         double* z = &sweep_zp(k, 0);
         for (Index t = first; t < hi; ++t) z[hi - 1 - t] = yr[slot(t)];
       }
-      auto rows = sweep_zp.block(k0, 0, k1 - k0, n);
-      filter::SosFilter<double> backward(sos, k1 - k0);
-      Eigen::VectorXd x0 = rows.col(0);
-      backward.set_steady_state(x0);
-      backward.process(rows, rows);
-      for (Index k = k0; k < k1; ++k) {
-        sweep_zp.row(k).head(n).reverseInPlace();
+      backward_pass(sweep_zp.block(k0, 0, k1 - k0, n));
+      for (Index k = k0; k < k1; ++k)
         for (Index t = lo; t < first; ++t) sweep_zp(k, t - lo) = 0.0;
-      }
     });
   }
 
@@ -2713,21 +2711,15 @@ struct StreamingDetector<T>::Impl {
     for (Index c : sweep_chans)
       if (sweep_seen(W, c)) cl.channels[static_cast<std::size_t>(c)] = 1;
     cl.channels[static_cast<std::size_t>(ch)] = 1;
-    sweeping = true;
-    refine(cl);
-    sweeping = false;
+    refine(cl, true);
   }
 
-  // A candidate or an assigned discharge within merge_ms: the sweep found
-  // a discharge the detector already has (or its neighbour).
+  // A candidate or a discharge (assigned ones are all in recent) within
+  // merge_ms: the sweep found one the detector already has, or its neighbour.
   bool near_candidate(Index t) const {
-    for (const auto& c : candidates)
-      if (std::abs(c.event.sample - t) <= merge) return true;
-    for (const auto& c : assigned)
-      if (std::abs(c.event.sample - t) <= merge) return true;
-    for (const auto& r : recent)
-      if (std::abs(r.sample - t) <= merge) return true;
-    return false;
+    return reported_within(t, merge + 1) || std::any_of(candidates.begin(), candidates.end(), [&](const Candidate& c) {
+             return std::abs(c.event.sample - t) <= merge;
+           });
   }
 
   std::vector<Event> out_buffer;
