@@ -403,12 +403,29 @@ struct StreamingDetector<T>::Impl {
   // reaches back mask_padding_s), exactly as they would mid-stream.
   bool draining = false;
   bool flushing = false;
+  // A backward (zero-phase) pass's filter, kept between calls so that a
+  // pass allocates nothing while its row count stays the same.
+  struct BackFilter {
+    std::optional<filter::SosFilter<double>> filt;
+    filter::SosFilter<double>::State state;
+  };
   filter::Sos sos;
+  Eigen::Matrix<double, Eigen::Dynamic, 2, Eigen::RowMajor> sos_zi;  // sosfilt_zi(sos), for backward passes
+  BackFilter refine_back;  // refinement's backward pass
+  // refine()'s zero-phase window (channels x samples, row-major) and its per-cluster lists, reused.
+  using ZpView = Eigen::Ref<const RowMatrix<double>>;
+  std::vector<double> refine_buf, refine_noise;
+  std::vector<std::pair<Index, Index>> refine_segments;
+  std::vector<Index> refine_peaks;
+  // template_event_channel's scratch: per channel, the size and the column of the largest deflection.
+  mutable std::vector<float> tec_size;
+  mutable std::vector<Index> tec_at;
   // Channel ranges, one per thread: each has its own filter state and
   // scratch, and sees exactly the per-channel arithmetic of one thread.
   struct Part {
     Index c0 = 0, c1 = 0;
     std::optional<filter::SosFilter<double>> filt;
+    BackFilter back;  // the known-unit sweep's backward pass
     std::vector<double> scratch, deviations, row, subset;
     std::vector<double> lanes;  // the common-mode median's network input; stage B's neighbourhood means
     std::vector<const double*> rows;  // stage B: the energy rows of a neighbourhood
@@ -429,6 +446,7 @@ struct StreamingDetector<T>::Impl {
   std::vector<std::vector<double>> cm_sym;
   std::vector<double> cm_smm;
   std::vector<double> cm_m, cm_beta, cm_ring;
+  std::vector<double> cm_w, cm_sorted;  // scratch: the blocks' weights, and a copy for their quantile
   std::vector<Index> cm_chans;   // usable channels, for the per-sample median
   detail::MedianNetwork cm_net;  // median of cm_chans.size() values
   // Far-field transients waiting for their waveform, and the shapes of the
@@ -586,7 +604,12 @@ struct StreamingDetector<T>::Impl {
     started = false;
     draining = false;
     flushing = false;
-    for (auto& part : parts) part.filt.reset();
+    // The filters are designed again at the next start (the mains may differ).
+    for (auto& part : parts) {
+      part.filt.reset();
+      part.back.filt.reset();
+    }
+    refine_back.filt.reset();
     block_sd.assign(static_cast<std::size_t>(C), 0.0);
     block_med.assign(static_cast<std::size_t>(C), 0.0);
     mains = filter::MainsReport{};
@@ -823,7 +846,15 @@ struct StreamingDetector<T>::Impl {
     // additions per channel as in a plain loop (so the same rounding), but a
     // single chain waits on the adder's latency at every sample: eight
     // channels advance side by side so that their chains overlap.
-    std::vector<double> sym(static_cast<std::size_t>(C), 0.0);
+    const Index window = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
+    // The block leaving the noise window lends its storage to the new one.
+    std::vector<double> sym;
+    if (static_cast<Index>(cm_smm.size()) >= window) {
+      sym = std::move(cm_sym.front());
+      cm_sym.erase(cm_sym.begin());
+      cm_smm.erase(cm_smm.begin());
+    }
+    sym.assign(static_cast<std::size_t>(C), 0.0);
     for_parts([&](Part& part) {
       constexpr Index K = 8;
       const double* m = cm_m.data();
@@ -845,17 +876,14 @@ struct StreamingDetector<T>::Impl {
         sym[static_cast<std::size_t>(c)] = acc;
       }
     });
-    const Index window = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     cm_sym.push_back(std::move(sym));
     cm_smm.push_back(smm);
-    if (static_cast<Index>(cm_smm.size()) > window) {
-      cm_sym.erase(cm_sym.begin());
-      cm_smm.erase(cm_smm.begin());
-    }
     const std::size_t nb_blocks = cm_smm.size();
-    std::vector<double> w = cm_smm;
+    std::vector<double>& w = cm_w;
+    w.assign(cm_smm.begin(), cm_smm.end());
     {
-      std::vector<double> sorted = w;
+      std::vector<double>& sorted = cm_sorted;
+      sorted.assign(w.begin(), w.end());
       const auto q = sorted.begin() + static_cast<std::ptrdiff_t>((sorted.size() * 9) / 10);
       std::nth_element(sorted.begin(), q, sorted.end());
       for (double& v : w) v = std::min(v, *q);
@@ -962,6 +990,7 @@ struct StreamingDetector<T>::Impl {
       mains_hz = hz;
     }
     for (auto& part : parts) part.filt.emplace(sos, part.c1 - part.c0);
+    sos_zi = filter::sosfilt_zi(sos);
     // Starting the filter in the steady state of the first sample removes the
     // step response to the electrode offset (often mV on monopolar grids),
     // which would otherwise ring through the notches for ~1 s; what remains
@@ -1414,9 +1443,9 @@ struct StreamingDetector<T>::Impl {
     return best;
   }
 
-  double bump_similarity(const RowMatrix<double>& zp, Index c, Index tp, Index tq) const {
+  double bump_similarity(ZpView zp, Index c, Index tp, Index tq) const {
     const Index n = zp.cols();
-    std::span<const double> row(zp.data() + c * n, static_cast<std::size_t>(n));
+    std::span<const double> row(zp.row(c).data(), static_cast<std::size_t>(n));
     const Index pp = features::largest_deflection(row, tp - L, tp + L + 1);
     const Index pq = features::largest_deflection(row, tq - L, tq + L + 1);
     if (std::abs(pp - pq) < refractory) return -1.0;  // both bumps point at one deflection
@@ -1432,7 +1461,7 @@ struct StreamingDetector<T>::Impl {
     });
   }
 
-  void find_bumps(const RowMatrix<double>& zp, const std::vector<double>& noise, const detection::Cluster& cl,
+  void find_bumps(ZpView zp, const std::vector<double>& noise, const detection::Cluster& cl,
                   Index s0, Index s1, std::vector<std::pair<Index, Index>>& segments, std::vector<Index>& peaks) {
     const Index n = zp.cols();
     const Index m = s1 - s0;
@@ -1544,12 +1573,21 @@ struct StreamingDetector<T>::Impl {
   // Rows of the causal output, filled latest sample first, made zero-phase
   // in place: the backward pass from the steady state of their first
   // column, then each row back in time order.
-  void backward_pass(Eigen::Ref<RowMatrix<double>> rows) const {
-    filter::SosFilter<double> backward(sos, rows.rows());
-    const Eigen::VectorXd x0 = rows.col(0);
-    backward.set_steady_state(x0);
-    backward.process(rows, rows);
-    for (Index k = 0; k < rows.rows(); ++k) rows.row(k).reverseInPlace();
+  void backward_pass(Eigen::Ref<RowMatrix<double>> rows, BackFilter& back) const {
+    const Index m = rows.rows();
+    if (!back.filt || back.filt->n_channels() != m) {
+      back.filt.emplace(sos, m);
+      back.state.resize(sos.rows(), 2 * m);
+    }
+    // Started in the steady state of the first sample (SosFilter::set_steady_state).
+    for (Index s = 0; s < sos.rows(); ++s)
+      for (Index c = 0; c < m; ++c) {
+        back.state(s, 2 * c) = sos_zi(s, 0) * rows(c, 0);
+        back.state(s, 2 * c + 1) = sos_zi(s, 1) * rows(c, 0);
+      }
+    back.filt->set_state(back.state);
+    back.filt->process(rows, rows);
+    for (Index k = 0; k < m; ++k) rows.row(k).reverseInPlace();
   }
 
   // sweep_hit: a known-unit sweep hit (see sweep_block), judged as a rescue.
@@ -1564,21 +1602,27 @@ struct StreamingDetector<T>::Impl {
     // backwards instead would restart the notches, whose ~1/(pi x bandwidth)
     // = 160 ms time constant is longer than the window: the mains would leak
     // back into the very samples whose amplitude and noise are measured.
-    RowMatrix<double> zp(C, n);
+    // In reused storage: a window of a 64-channel grid is ~300 kB, which
+    // malloc would map and unmap (page faults included) cluster by cluster.
+    refine_buf.resize(static_cast<std::size_t>(C * n));
+    Eigen::Map<RowMatrix<double>> zp(refine_buf.data(), C, n);
     for (Index c = 0; c < C; ++c)
       for (Index i = 0; i < n; ++i) zp(c, n - 1 - i) = y_ring(c, slot(a + i));
-    backward_pass(zp);
+    backward_pass(zp, refine_back);
 
-    std::vector<double> noise(static_cast<std::size_t>(C), 0.0);
+    std::vector<double>& noise = refine_noise;
+    noise.assign(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
-      std::span<const double> row(zp.data() + c * n, static_cast<std::size_t>(n));
+      std::span<const double> row(zp.row(c).data(), static_cast<std::size_t>(n));
       double sd = features::robust_sd(row, scratch);
       noise[static_cast<std::size_t>(c)] = sd > 1e-9 ? sd : 1e-9;
     }
     const Index s0 = std::clamp<Index>(cl.first - search_before - a, 0, n - 1);
     const Index s1 = std::clamp<Index>(cl.last + search_after - a + 1, s0 + 1, n);
-    std::vector<std::pair<Index, Index>> segments;
-    std::vector<Index> peaks;
+    auto& segments = refine_segments;
+    auto& peaks = refine_peaks;
+    segments.clear();
+    peaks.clear();
     find_bumps(zp, noise, cl, s0, s1, segments, peaks);
     std::vector<SegmentResult> results;
     double broad_peak = 0.0;
@@ -1608,7 +1652,7 @@ struct StreamingDetector<T>::Impl {
   // electrodes within kSameSizeShare of the largest and joined to it
   // (through electrodes of at least kJoinShare of it), the one that peaks
   // first.
-  std::pair<Index, Index> event_channel(const detection::Cluster& cl, const RowMatrix<double>& zp, Index s0, Index s1,
+  std::pair<Index, Index> event_channel(const detection::Cluster& cl, ZpView zp, Index s0, Index s1,
                                         Index sm) const {
     const Index n = zp.cols();
     auto smoothed = [&](Index c, Index i) {
@@ -1671,7 +1715,7 @@ struct StreamingDetector<T>::Impl {
   // lag within +-1 ms, for propagation): a discharge is one potential seen
   // by neighbouring electrodes, a noise excursion of the summed statistic
   // is independent noise on each.
-  double neighbour_coherence(const RowMatrix<double>& zp, Index best, Index pk) const {
+  double neighbour_coherence(ZpView zp, Index best, Index pk) const {
     const Index n = zp.cols(), h = samples_of(3.0, fs), m = samples_of(1.0, fs);
     const Index w0 = std::max<Index>(m, pk - h), w1 = std::min(n - m, pk + h + 1);
     if (w1 - w0 < 3) return -1.0;
@@ -1703,7 +1747,7 @@ struct StreamingDetector<T>::Impl {
     Candidate cand;
   };
 
-  SegmentResult refine_segment(const detection::Cluster& cl, const RowMatrix<double>& zp, const std::vector<double>& noise,
+  SegmentResult refine_segment(const detection::Cluster& cl, ZpView zp, const std::vector<double>& noise,
                       Index a, Index s0, Index s1, bool split, bool sweep_hit) {
     const Index n = zp.cols();
     std::vector<double> p2p(static_cast<std::size_t>(C), 0.0);
@@ -1714,7 +1758,7 @@ struct StreamingDetector<T>::Impl {
     const Index sm = std::max<Index>(1, samples_of(0.5, fs));
     const auto [best, best_at] = event_channel(cl, zp, s0, s1, sm);
     const double best_p2p = p2p[static_cast<std::size_t>(best)];
-    std::span<const double> peak_row(zp.data() + best * n, static_cast<std::size_t>(n));
+    std::span<const double> peak_row(zp.row(best).data(), static_cast<std::size_t>(n));
     const Index pk = features::largest_deflection(peak_row, std::max(s0, best_at - sm), std::min(s1, best_at + sm + 1));
     const double best_abs = std::abs(zp(best, pk));
     const Index sample = a + pk;
@@ -2117,8 +2161,10 @@ struct StreamingDetector<T>::Impl {
   // Returns the electrode and the column of its largest deflection.
   std::pair<Index, Index> template_event_channel(const RowMatrix<float>& w) const {
     const Index N = w.cols(), h = samples_of(kSizeHalfMs, fs);
-    std::vector<float> size(static_cast<std::size_t>(C), -1.0f);
-    std::vector<Index> at(static_cast<std::size_t>(C), 0);
+    std::vector<float>& size = tec_size;
+    std::vector<Index>& at = tec_at;
+    size.assign(static_cast<std::size_t>(C), -1.0f);
+    at.assign(static_cast<std::size_t>(C), 0);
     Index best = -1;
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
@@ -2664,7 +2710,7 @@ struct StreamingDetector<T>::Impl {
         double* z = &sweep_zp(k, 0);
         for (Index t = first; t < hi; ++t) z[hi - 1 - t] = yr[slot(t)];
       }
-      backward_pass(sweep_zp.block(k0, 0, k1 - k0, n));
+      backward_pass(sweep_zp.block(k0, 0, k1 - k0, n), part.back);
       for (Index k = k0; k < k1; ++k)
         for (Index t = lo; t < first; ++t) sweep_zp(k, t - lo) = 0.0;
     });

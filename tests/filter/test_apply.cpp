@@ -13,30 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
-// Counting malloc to check that SosFilter::process() never allocates. glibc
-// only, and not under sanitizers, which install their own malloc.
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#if defined(__has_feature)
-#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && !__has_feature(memory_sanitizer)
-#define FASCTRACK_TEST_COUNT_MALLOC 1
-#endif
-#else
-#define FASCTRACK_TEST_COUNT_MALLOC 1
-#endif
-#endif
-
-#ifdef FASCTRACK_TEST_COUNT_MALLOC
-extern "C" void* __libc_malloc(std::size_t size);
-namespace {
-thread_local bool g_count_mallocs = false;
-thread_local std::size_t g_mallocs = 0;
-}  // namespace
-// Every allocation (operator new and Eigen's aligned_malloc included) goes through malloc.
-extern "C" void* malloc(std::size_t size) {
-  if (g_count_mallocs) ++g_mallocs;
-  return __libc_malloc(size);
-}
-#endif
+#include "alloc_count.hpp"
 
 using namespace fasctrack;
 using filter::BandType;
@@ -284,19 +261,18 @@ TEST_CASE("SosFilter::process never allocates", "[filter]") {
   RowMatrix<float> xf = x.cast<float>();
   SosFilter<double> f(sos, 4);
   SosFilter<float> ff(sos, 4);
-  g_mallocs = 0;
-  g_count_mallocs = true;
-  f.process(x.leftCols(1000), x.leftCols(1000));
-  f.process(x.rightCols(2000), x.rightCols(2000));
-  ff.process(xf, xf);
-  f.process(x.leftCols(0), x.leftCols(0));
-  g_count_mallocs = false;
-  CHECK(g_mallocs == 0);
+  {
+    test::MallocCounter mallocs;
+    f.process(x.leftCols(1000), x.leftCols(1000));
+    f.process(x.rightCols(2000), x.rightCols(2000));
+    ff.process(xf, xf);
+    f.process(x.leftCols(0), x.leftCols(0));
+    CHECK(mallocs.count() == 0);
+  }
   // The counter itself works.
-  g_count_mallocs = true;
+  test::MallocCounter mallocs;
   { RowMatrix<double> tmp(4, 1000); tmp.setZero(); }
-  g_count_mallocs = false;
-  CHECK(g_mallocs > 0);
+  CHECK(mallocs.count() > 0);
 }
 #endif
 
