@@ -123,6 +123,9 @@ def compare(label: str, geometry: Dict, fs: float, duration_s: float, repeat: in
     C, n = x.shape
     cs = C * n
     sos = pipeline_sos(fs)
+    # A .npy carries no electrode positions: the grid's layout is given on
+    # the command line and to fasctrack.read, as a user would.
+    grid = (geometry["rows"], geometry["columns"]) if geometry.get("geometry") == "grid" else None
     print(f"# {label}: {C} channels x {fs:g} Hz x {duration_s:g} s = {cs / 1e6:.0f} M channel-samples "
           f"({x.nbytes / 1e6:.0f} MB float32), {sos.shape[0]} SOS sections", file=sys.stderr)
 
@@ -247,7 +250,8 @@ def compare(label: str, geometry: Dict, fs: float, duration_s: float, repeat: in
                 f"x = np.load({str(path)!r})\n"
                 "open('/proc/self/clear_refs', 'w').write('5')\n"
                 "base = kb('VmRSS:')\n"
-                f"fasctrack.detect(x, fs={fs}, channels=None, progress=False)\n"
+                f"chans = fasctrack.grid_channels(*{grid}) if {grid} else None\n"
+                f"fasctrack.detect(x, fs={fs}, channels=chans, progress=False)\n"
                 "print((kb('VmHWM:') - base) / 1024)\n")
         extra, _ = peak_rss_mb(code)
         notes.append(f"{label}: offline detection (2 threads) adds {extra:.0f} MB peak RSS over the loaded input "
@@ -257,10 +261,12 @@ def compare(label: str, geometry: Dict, fs: float, duration_s: float, repeat: in
         if cli is not None:
             out = Path(tmp) / "events.csv"
             cmd = [str(cli), "detect", str(path), "--fs", f"{fs:g}", "--out", str(out)]
+            if grid:
+                cmd += ["--grid", f"{grid[0]}x{grid[1]}"]
             t_cli = best_time(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat)
             pycode = ("import time, numpy as np, fasctrack\n"
                       "t0 = time.perf_counter()\n"
-                      f"r = fasctrack.detect(fasctrack.read({str(path)!r}, fs={fs}), progress=False)\n"
+                      f"r = fasctrack.detect(fasctrack.read({str(path)!r}, fs={fs}, grid={grid}), progress=False)\n"
                       f"r.events.to_csv({str(Path(tmp) / 'py.csv')!r})\n"
                       "print(time.perf_counter() - t0)\n")
             t_py = float("inf")

@@ -63,6 +63,21 @@ void bind_io(py::module_& m) {
       },
       py::arg("annotations"), py::arg("fs"), py::arg("n_samples"));
 
+  m.def(
+      "apply_grid_layout",
+      [](std::vector<ChannelInfo> channels, int rows, int columns, double ied_mm, const std::string& source) {
+        io::apply_grid_layout(channels, io::GridLayout{rows, columns, ied_mm}, source);
+        return channels;
+      },
+      py::arg("channels"), py::arg("rows"), py::arg("columns"), py::arg("ied_mm") = 0.0, py::arg("source") = "");
+  m.def(
+      "parse_grid_layout",
+      [](const std::string& text) {
+        const io::GridLayout g = io::parse_grid_layout(text);
+        return std::make_pair(g.rows, g.columns);
+      },
+      py::arg("text"));
+
   m.def("format_from_path", [](const std::string& path) { return std::string(io::to_string(io::format_from_path(path))); },
         py::arg("path"));
 

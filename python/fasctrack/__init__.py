@@ -17,7 +17,7 @@ from ._core import DetectOptions
 from ._detect import DetectionResult, StreamingDetector, detect
 from ._filter import (ConditionResult, SosFilter, butter, channel_quality, condition, detect_mains,
                       iirnotch, mains_notches, sosfilt, sosfilt_zi, sosfiltfilt, welch)
-from ._io import read, write_edf, write_npy
+from ._io import grid_channels, read, write_edf, write_npy
 from ._mne import from_mne
 from ._recording import Recording
 from ._pattern import (ManifestError, PatternOptions, PatternReport, SessionResult, analyze_session, classify,

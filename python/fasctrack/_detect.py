@@ -1,6 +1,7 @@
 """Fasciculation detection: offline ``detect`` and the chunked ``StreamingDetector``."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -232,6 +233,19 @@ def _reject_annotated(rec: Recording) -> np.ndarray:
     return x
 
 
+# As many leads as this without a single electrode position is most likely a
+# grid stored without its layout (a bare array, .npy, CSV).
+_MANY_LEADS = 16
+
+
+def _warn_if_no_layout(channels: Sequence[ChannelInfo]) -> None:
+    emg = [c for c in channels if c.type in ("EMG", "")]
+    if len(emg) >= _MANY_LEADS and all(c.grid is None for c in emg):
+        warnings.warn(f"{len(emg)} EMG channels without electrode positions are analysed as independent leads "
+                      "(one discharge seen by many electrodes is then not one event); if they are a grid, pass "
+                      "channels=fasctrack.grid_channels(rows, columns)", UserWarning, stacklevel=3)
+
+
 def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
            channels: Optional[Sequence[ChannelInfo]] = None, *, progress: Optional[bool] = None,
            reject_by_annotation: bool = True, **options) -> DetectionResult:
@@ -246,7 +260,9 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
         Sampling rate in Hz (taken from a Recording).
     channels : list of ChannelInfo, optional
         Channel metadata (grid positions enable the spatial rules; muscles group
-        the summary). Default: independent channels ``ch1..chN``.
+        the summary). Default: independent channels ``ch1..chN``; for a grid
+        use :func:`grid_channels` (16 or more channels without a position
+        give a ``UserWarning``).
     progress : bool, optional
         Show a tqdm progress bar: True at once, False never; by default
         (None) only when detection runs longer than 2 s of wall time. Either
@@ -288,6 +304,7 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
     if len(channels) != x.shape[0]:
         raise ValueError(f"channels: {len(channels)} channel descriptions for {x.shape[0]} rows of data")
     o = _options(fs, options)
+    _warn_if_no_layout(channels)
     with FractionProgress(x.shape[1] / float(fs), desc="detect", unit="s", enabled=progress) as update:
         raw = _core.detect(x, float(fs), channels, o, update if update.bar is not None else None)
     return _result(raw, float(fs), channels)
@@ -318,6 +335,7 @@ class StreamingDetector:
         self.fs = float(fs)
         self.dtype = np.dtype(dtype)
         o = _options(fs, options)
+        _warn_if_no_layout(self.channels)
         if self.dtype == np.float32:
             self._impl = _core.StreamingDetector32(self.fs, self.channels, o)
         elif self.dtype == np.float64:

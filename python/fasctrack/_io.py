@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _core
+from ._core import ChannelInfo
 from ._recording import Recording
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -16,7 +17,7 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
          scale_to_uv: float = 1.0, dtype=None, channels: Optional[Sequence[str]] = None,
          include_non_voltage: bool = False, use_sidecars: bool = True,
          samples_first: Optional[bool] = None, max_bytes: int = 0,
-         progress: Optional[bool] = None) -> Recording:
+         progress: Optional[bool] = None, grid=None, ied_mm: float = 0.0) -> Recording:
     """Read a recording from EDF/EDF+/BDF/BDF+, WFDB, NumPy ``.npy`` or CSV/text.
 
     Parameters
@@ -45,6 +46,16 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
         Memory budget for reading, in bytes (0: no limit). A file that would
         need more is refused with a ``ReadError`` stating the bytes needed,
         before anything large is allocated.
+    grid : (int, int) or str, optional
+        Electrode grid ``(rows, columns)`` or ``"8x8"`` for a file that carries
+        no electrode positions (``.npy``, CSV, EDF without BIDS sidecars): the
+        EMG channels (after ``channels`` selects them) in row-major order,
+        channel ``k`` at row ``k // columns``. Without positions the channels
+        are independent leads, and one discharge seen by many electrodes of a
+        grid is not one event. A ``ValueError`` when the EMG channel count is
+        not ``rows * columns`` or the sidecars already place the electrodes.
+    ied_mm : float, default 0.0
+        Inter-electrode distance of ``grid`` in mm (0: unknown).
     progress : bool, optional
         Show a tqdm progress bar while the samples are decoded: True at once,
         False never; by default (None) for files over 64 MB, once reading has
@@ -75,12 +86,54 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
     """
     if int(max_bytes) < 0:
         raise ValueError(f"max_bytes: must be 0 (no limit) or a positive number of bytes, got {max_bytes}")
+    layout = None if grid is None else _grid_shape(grid)
+    if layout is None and ied_mm:
+        raise ValueError("ied_mm: only with grid")
     args = (os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype, list(channels or []),
             bool(include_non_voltage), bool(use_sidecars), samples_first, int(max_bytes))
     # A budget bounds the whole file, which only the one-piece reader checks.
     if progress is False or int(max_bytes) > 0 or (progress is None and _file_size(args[0]) < _BLOCKED_BYTES):
-        return Recording._from_core(_core.read(*args))
-    return _read_in_blocks(_core.RecordingReader(*args), progress)
+        rec = Recording._from_core(_core.read(*args))
+    else:
+        rec = _read_in_blocks(_core.RecordingReader(*args), progress)
+    if layout is not None:
+        rec.channels = _core.apply_grid_layout(rec.channels, layout[0], layout[1], float(ied_mm), args[0])
+    return rec
+
+
+def _grid_shape(grid) -> Tuple[int, int]:
+    if isinstance(grid, str):
+        return tuple(_core.parse_grid_layout(grid))
+    try:
+        rows, columns = grid
+    except (TypeError, ValueError):
+        raise ValueError(f"grid: expected (rows, columns) or 'ROWSxCOLUMNS', got {grid!r}") from None
+    if isinstance(rows, bool) or isinstance(columns, bool) or int(rows) != rows or int(columns) != columns:
+        raise ValueError(f"grid: rows and columns must be whole numbers, got {grid!r}")
+    return int(rows), int(columns)
+
+
+def grid_channels(rows: int, columns: int, ied_mm: float = 0.0, *, muscle: str = "", region: str = "",
+                  side: str = "") -> List[ChannelInfo]:
+    """Channel descriptions for an electrode grid, in row-major order.
+
+    For an array from an HD-sEMG amplifier, ``(rows * columns, n_samples)``
+    with row ``k`` the electrode at grid row ``k // columns``, column
+    ``k % columns``. Pass them to :func:`detect` or :class:`StreamingDetector`:
+    without positions the channels are independent leads, and one discharge
+    seen by many electrodes is not merged into one event.
+
+    Names are ``r{row}c{column}``, 1-based, as in :func:`simulate`.
+
+    >>> import fasctrack
+    >>> chans = fasctrack.grid_channels(8, 8, ied_mm=8.0, muscle="biceps_brachii_r")
+    >>> chans[9].name, chans[9].grid.row, chans[9].grid.column
+    ('r2c2', 1, 1)
+    """
+    rows, columns = _grid_shape((rows, columns))
+    names = [ChannelInfo(f"r{k // columns + 1}c{k % columns + 1}", muscle=muscle, region=region, side=side)
+             for k in range(max(rows, 0) * max(columns, 0))]
+    return _core.apply_grid_layout(names, rows, columns, float(ied_mm), "")
 
 
 # Files this large take seconds to decode: worth a progress bar and a chance to stop.

@@ -10,6 +10,7 @@
 #include <fasctrack/core/recording.hpp>
 #include <fasctrack/filter/condition.hpp>
 #include <fasctrack/io/read.hpp>
+#include <fasctrack/io/reader.hpp>
 #include <fasctrack/io/write.hpp>
 #include <fasctrack/stream/detect_file.hpp>
 #include <fasctrack/stream/detector.hpp>
@@ -46,6 +47,8 @@ struct InputOptions {
   double scale_to_uv = 1.0;
   bool no_sidecars = false;
   std::uint64_t max_bytes = 0;
+  std::string grid;
+  double ied_mm = 0.0;
 
   void add_to(CLI::App& app) {
     app.add_option("FILE", path, "Recording (EDF/BDF, WFDB .hea, .npy, .csv/.txt)")->required();
@@ -56,6 +59,10 @@ struct InputOptions {
     app.add_flag("--no-sidecars", no_sidecars, "Ignore BIDS-EMG sidecar files");
     app.add_option("--max-bytes", max_bytes,
                    "Refuse a file whose reading needs more than this many bytes (0 = no limit)");
+    app.add_option("--grid", grid,
+                   "Electrode grid ROWSxCOLUMNS (e.g. 8x8) for a file without electrode positions: "
+                   "EMG channels in row-major order");
+    app.add_option("--ied-mm", ied_mm, "Inter-electrode distance of --grid in mm (0 = unknown)");
   }
 
   io::ReadOptions read_options() const {
@@ -65,6 +72,12 @@ struct InputOptions {
     o.scale_to_uv = scale_to_uv;
     o.use_sidecars = !no_sidecars;
     o.max_bytes = max_bytes;
+    if (!grid.empty()) {
+      o.grid = io::parse_grid_layout(grid);
+      o.grid->ied_mm = ied_mm;
+    } else if (ied_mm != 0.0) {
+      throw std::invalid_argument("--ied-mm: only with --grid");
+    }
     return o;
   }
 
@@ -135,6 +148,25 @@ struct DetectCliOptions {
     return o;
   }
 };
+
+// A grid stored without electrode positions (.npy, CSV, EDF without BIDS
+// sidecars) would be analysed as independent leads: a discharge seen by
+// many electrodes is then not merged into one event, and tonic masks and
+// spurious units follow. Bipolar montages rarely have this many leads.
+void warn_if_no_layout(const Recording& rec) {
+  constexpr std::size_t kManyLeads = 16;
+  std::size_t emg = 0, placed = 0;
+  for (const auto& c : rec.channels) {
+    if (c.type != "EMG" && !c.type.empty()) continue;
+    ++emg;
+    if (c.grid) ++placed;
+  }
+  if (emg >= kManyLeads && placed == 0)
+    std::fprintf(stderr,
+                 "fasctrack: note: %zu EMG channels without electrode positions are analysed as independent "
+                 "leads; if they are a grid, give --grid ROWSxCOLUMNS (or a BIDS *_electrodes.tsv)\n",
+                 emg);
+}
 
 template <class T>
 filter::ConditionResult<T> condition_recording(const Recording& rec, const filter::ConditionOptions& o) {
@@ -394,9 +426,10 @@ int run(int argc, char** argv) {
     // recording of any length, and the result equals detection on the whole
     // recording (the engine does not depend on chunking). --max-bytes then
     // bounds each block.
-    Recording rec;
-    const DetectionResult r = detect_file(detect_in.path, detect_in.read_options(), detect_opts.options(),
-                                          continue_unless_signalled, 0, &rec);
+    io::RecordingReader reader(detect_in.path, detect_in.read_options());
+    const Recording rec = reader.header();
+    warn_if_no_layout(rec);
+    const DetectionResult r = detect(reader, detect_opts.options(), continue_unless_signalled);
     cli::throw_if_interrupted();
     try {
       cli::write_text_atomically(events_out, cli::events_csv(r, rec));

@@ -325,6 +325,8 @@ void finish(Recording& rec, const ReadOptions& options, SampleType default_type)
     std::visit([&](auto& m) { m = select_rows(m, rows); }, rec.samples);
   }
 
+  if (options.grid) apply_grid_layout(rec.channels, *options.grid, path);
+
   const SampleType want = options.sample_type.value_or(default_type);
   if (want == SampleType::float32) {
     if (auto* d = std::get_if<RowMatrix<double>>(&rec.samples)) {

@@ -97,3 +97,42 @@ def test_unwritable_output_exits_4(cli, example_path, tmp_path):
     r = run(cli, "filter", example_path, "--out", tmp_path / "missing_dir" / "y.npy")
     assert r.returncode == 4
     assert "missing_dir" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def grid_npy(tmp_path_factory):
+    """A 20 s 4x4 grid saved as a bare .npy (no electrode positions), and its simulation."""
+    sim = fasctrack.simulate(rows=4, columns=4, duration_s=20.0, rate_per_min=30.0, seed=912)
+    path = tmp_path_factory.mktemp("grid") / "grid.npy"
+    np.save(path, sim.recording.data)
+    return path, sim
+
+
+def test_detect_grid_places_a_bare_npy_like_its_source(cli, grid_npy, tmp_path):
+    path, sim = grid_npy
+    expected = fasctrack.detect(sim.recording, progress=False).events
+    out = tmp_path / "ev.csv"
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", out, "--grid", "4x4", "--ied-mm", 8)
+    assert r.returncode == 0, r.stderr
+    assert "without electrode positions" not in r.stderr
+    got = np.genfromtxt(out, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    assert len(expected) >= 5
+    assert got["sample"].tolist() == expected["sample"].tolist()
+    assert got["unit"].tolist() == expected["unit"].tolist()
+
+
+def test_detect_without_grid_on_many_channels_says_how_to_place_them(cli, grid_npy, tmp_path):
+    path, sim = grid_npy
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv")
+    assert r.returncode == 0, r.stderr
+    assert "16 EMG channels without electrode positions" in r.stderr and "--grid" in r.stderr
+
+
+@pytest.mark.parametrize("grid, message", [("4x5", "grid 4x5 places 20 electrodes, the recording has 16"),
+                                           ("4by4", "expected ROWSxCOLUMNS")])
+def test_detect_bad_grid_is_a_usage_error(cli, grid_npy, tmp_path, grid, message):
+    path, sim = grid_npy
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv", "--grid", grid)
+    assert r.returncode == 2
+    assert message in r.stderr
+    assert not (tmp_path / "ev.csv").exists()

@@ -280,3 +280,46 @@ def test_read_with_progress_reads_in_blocks_identically(example_path, tmp_path, 
         assert blocks.start_time == whole.start_time and blocks.source == whole.source
         assert [c.marked_bad for c in blocks.channels] == [c.marked_bad for c in whole.channels]
     assert "read" in capfd.readouterr().err  # the bar was drawn
+
+
+def test_grid_channels_are_row_major_with_positions():
+    chans = fasctrack.grid_channels(2, 3, ied_mm=5.0, muscle="tibialis_anterior_l", side="left")
+    assert [c.name for c in chans] == ["r1c1", "r1c2", "r1c3", "r2c1", "r2c2", "r2c3"]
+    assert [(c.grid.row, c.grid.column) for c in chans] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert all(c.grid.ied_mm == 5.0 and c.muscle == "tibialis_anterior_l" and c.side == "left" for c in chans)
+    with pytest.raises(ValueError, match="rows and columns must be positive"):
+        fasctrack.grid_channels(0, 3)
+
+
+def test_read_grid_places_a_bare_npy(tmp_path):
+    sim = fasctrack.simulate(rows=4, columns=4, duration_s=20.0, rate_per_min=30.0, seed=913)
+    path = tmp_path / "g.npy"
+    np.save(path, sim.recording.data)
+    fs = sim.recording.fs
+    for grid in [(4, 4), "4x4"]:
+        rec = fasctrack.read(path, fs=fs, grid=grid, ied_mm=8.0)
+        assert [(c.grid.row, c.grid.column, c.grid.ied_mm) for c in rec.channels] == \
+            [(c.grid.row, c.grid.column, c.grid.ied_mm) for c in sim.recording.channels]
+    expected = fasctrack.detect(sim.recording, progress=False).events
+    got = fasctrack.detect(fasctrack.read(path, fs=fs, grid=(4, 4)), progress=False).events
+    assert len(expected) >= 5
+    assert got["sample"].tolist() == expected["sample"].tolist()
+    # The same array with grid_channels, and without any layout (a warning, other events).
+    chans = fasctrack.grid_channels(4, 4)
+    assert fasctrack.detect(sim.recording.data, fs, chans, progress=False).events["sample"].tolist() == \
+        expected["sample"].tolist()
+    with pytest.warns(UserWarning, match="16 EMG channels without electrode positions.*grid_channels"):
+        bare = fasctrack.detect(sim.recording.data, fs, progress=False).events
+    assert bare["sample"].tolist() != expected["sample"].tolist()
+
+
+@pytest.mark.parametrize("grid, message", [((4, 5), "grid 4x5 places 20 electrodes, the recording has 16"),
+                                           ("4by4", "expected ROWSxCOLUMNS"), ((4.5, 4), "whole numbers"),
+                                           (4, "expected \\(rows, columns\\)")])
+def test_read_bad_grid_is_a_value_error(tmp_path, grid, message):
+    path = tmp_path / "z.npy"
+    np.save(path, np.zeros((16, 2048), np.float32))
+    with pytest.raises(ValueError, match=message):
+        fasctrack.read(path, fs=2048.0, grid=grid)
+    with pytest.raises(ValueError, match="ied_mm: only with grid"):
+        fasctrack.read(path, fs=2048.0, ied_mm=8.0)

@@ -25,6 +25,25 @@ Format parse_format(std::string_view text);
 /// throws UnsupportedFormatError naming the path for anything else.
 Format format_from_path(const std::string& path);
 
+/// An electrode grid's shape, for files that carry no electrode positions.
+struct GridLayout {
+  int rows = 0;
+  int columns = 0;
+  double ied_mm = 0.0;  ///< inter-electrode distance; 0 when unknown
+};
+
+/// Parses "ROWSxCOLUMNS" (e.g. "8x8"; "x" or "X"). Throws std::invalid_argument naming the value.
+GridLayout parse_grid_layout(std::string_view text);
+
+/// Places channels on a grid, row by row: channel k at row k / columns,
+/// column k % columns (the order of an HD-sEMG amplifier's channels along
+/// its rows). Only EMG channels count (an ECG or trigger lead kept in the
+/// file is not an electrode of the grid). Throws std::invalid_argument,
+/// prefixed with source, when the EMG channel count is not rows x columns,
+/// a dimension is not positive, or a channel already has a grid position
+/// (from a BIDS electrodes.tsv: the two could disagree).
+void apply_grid_layout(std::vector<ChannelInfo>& channels, const GridLayout& grid, const std::string& source);
+
 struct ReadOptions {
   Format format = Format::automatic;   ///< automatic = from the extension
   /// Sampling rate in Hz. Required for .npy; for CSV used when the file has no
@@ -51,6 +70,12 @@ struct ReadOptions {
   /// file's size can justify (a header claiming more data than the file holds
   /// is refused as truncated).
   std::uint64_t max_bytes = 0;
+  /// Electrode grid of a file that carries no positions (.npy, CSV, an EDF
+  /// without BIDS sidecars), applied after `channels` selects and orders
+  /// them (apply_grid_layout). Without positions the channels are analysed
+  /// as independent leads: one discharge seen by many electrodes of a grid
+  /// is then not one event, and a common-mode artefact is not told from it.
+  std::optional<GridLayout> grid;
 };
 
 /// Reads any supported file. Throws ReadError / UnsupportedFormatError.
