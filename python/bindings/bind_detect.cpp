@@ -76,6 +76,8 @@ py::dict summary_dict(const cluster::RecordingSummary& s) {
   d["bad_channels"] = s.bad_channels;
   d["mains_status"] = std::string(filter::to_string(s.mains.status));
   d["mains_hz"] = s.mains_hz;
+  d["layout"] = s.layout;
+  d["assumed_grid_side"] = s.assumed_grid_side;
   d["n_events"] = s.n_events;
   d["n_units"] = s.n_units;
   d["isolated_fraction"] = s.isolated_fraction;
@@ -172,6 +174,7 @@ void bind_streaming(py::module_& m, const char* name) {
 }  // namespace
 
 void bind_detect(py::module_& m) {
+  m.def("assumed_grid_side", &assumed_grid_side, py::arg("channels"));
   py::class_<DetectOptions> o(m, "DetectOptions");
   o.def(py::init<>())
       .def_readwrite("highpass_hz", &DetectOptions::highpass_hz)
@@ -192,6 +195,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("snippet_ms", &DetectOptions::snippet_ms)
       .def_readwrite("max_duration_ms", &DetectOptions::max_duration_ms)
       .def_readwrite("known_unit_sweep", &DetectOptions::known_unit_sweep)
+      .def_readwrite("assume_square_grid", &DetectOptions::assume_square_grid)
       .def_readwrite("tonic_isi_ms", &DetectOptions::tonic_isi_ms)
       .def_readwrite("tonic_min_discharges", &DetectOptions::tonic_min_discharges)
       .def_readwrite("voluntary_rms_ratio", &DetectOptions::voluntary_rms_ratio)

@@ -238,9 +238,16 @@ def _reject_annotated(rec: Recording) -> np.ndarray:
 _MANY_LEADS = 16
 
 
-def _warn_if_no_layout(channels: Sequence[ChannelInfo]) -> None:
+def _warn_if_no_layout(channels: Sequence[ChannelInfo], options) -> None:
     emg = [c for c in channels if c.type in ("EMG", "")]
-    if len(emg) >= _MANY_LEADS and all(c.grid is None for c in emg):
+    if len(emg) < _MANY_LEADS or any(c.grid is not None for c in emg):
+        return
+    k = _core.assumed_grid_side(list(channels)) if options.assume_square_grid else 0
+    if k:
+        warnings.warn(f"{len(emg)} EMG channels without electrode positions are analysed as a {k}x{k} grid, row "
+                      "by row; pass channels=fasctrack.grid_channels(rows, columns) if that is wrong, or "
+                      "assume_square_grid=False for independent leads", UserWarning, stacklevel=3)
+    else:
         warnings.warn(f"{len(emg)} EMG channels without electrode positions are analysed as independent leads "
                       "(one discharge seen by many electrodes is then not one event); if they are a grid, pass "
                       "channels=fasctrack.grid_channels(rows, columns)", UserWarning, stacklevel=3)
@@ -304,7 +311,7 @@ def detect(data: Union[np.ndarray, Recording], fs: Optional[float] = None,
     if len(channels) != x.shape[0]:
         raise ValueError(f"channels: {len(channels)} channel descriptions for {x.shape[0]} rows of data")
     o = _options(fs, options)
-    _warn_if_no_layout(channels)
+    _warn_if_no_layout(channels, o)
     with FractionProgress(x.shape[1] / float(fs), desc="detect", unit="s", enabled=progress) as update:
         raw = _core.detect(x, float(fs), channels, o, update if update.bar is not None else None)
     return _result(raw, float(fs), channels)
@@ -335,7 +342,7 @@ class StreamingDetector:
         self.fs = float(fs)
         self.dtype = np.dtype(dtype)
         o = _options(fs, options)
-        _warn_if_no_layout(self.channels)
+        _warn_if_no_layout(self.channels, o)
         if self.dtype == np.float32:
             self._impl = _core.StreamingDetector32(self.fs, self.channels, o)
         elif self.dtype == np.float64:

@@ -122,6 +122,7 @@ struct DetectCliOptions {
   std::string mains = "auto";
   double min_clean_rest_s = DetectOptions{}.min_clean_rest_s;
   bool keep_bad_annotations = false;
+  bool independent_leads = false;
   int threads = 0;
 
   void add_to(CLI::App& app) {
@@ -136,6 +137,9 @@ struct DetectCliOptions {
         ->capture_default_str();
     app.add_flag("--keep-bad-annotations", keep_bad_annotations,
                  "Analyse spans annotated BAD... too (by default they are masked, as MNE does)");
+    app.add_flag("--independent-leads", independent_leads,
+                 "Channels without electrode positions are separate leads, even 16, 25, ..., 64 of them "
+                 "(by default k x k such channels are taken as a k x k grid, row by row)");
   }
 
   DetectOptions options() const {
@@ -145,15 +149,18 @@ struct DetectCliOptions {
     o.min_clean_rest_s = min_clean_rest_s;
     o.reject_by_annotation = !keep_bad_annotations;
     o.n_threads = threads;
+    o.assume_square_grid = !independent_leads;
     return o;
   }
 };
 
 // A grid stored without electrode positions (.npy, CSV, EDF without BIDS
-// sidecars) would be analysed as independent leads: a discharge seen by
-// many electrodes is then not merged into one event, and tonic masks and
-// spurious units follow. Bipolar montages rarely have this many leads.
-void warn_if_no_layout(const Recording& rec) {
+// sidecars) analysed as independent leads is many events per discharge,
+// with tonic masks and spurious units; k x k such channels are assumed to
+// be a grid (DetectOptions::assume_square_grid), other counts are not.
+// Either way the user is told, since neither is certain. Bipolar montages
+// rarely have this many leads.
+void note_layout(const Recording& rec, const DetectOptions& o) {
   constexpr std::size_t kManyLeads = 16;
   std::size_t emg = 0, placed = 0;
   for (const auto& c : rec.channels) {
@@ -161,7 +168,15 @@ void warn_if_no_layout(const Recording& rec) {
     ++emg;
     if (c.grid) ++placed;
   }
-  if (emg >= kManyLeads && placed == 0)
+  if (emg < kManyLeads || placed > 0) return;
+  const int k = o.assume_square_grid ? assumed_grid_side(rec.channels) : 0;
+  if (k > 0)
+    std::fprintf(stderr,
+                 "fasctrack: note: %zu EMG channels without electrode positions are analysed as a %dx%d grid, "
+                 "row by row; give --grid ROWSxCOLUMNS (or a BIDS *_electrodes.tsv) if that is wrong, or "
+                 "--independent-leads\n",
+                 emg, k, k);
+  else
     std::fprintf(stderr,
                  "fasctrack: note: %zu EMG channels without electrode positions are analysed as independent "
                  "leads; if they are a grid, give --grid ROWSxCOLUMNS (or a BIDS *_electrodes.tsv)\n",
@@ -428,7 +443,7 @@ int run(int argc, char** argv) {
     // bounds each block.
     io::RecordingReader reader(detect_in.path, detect_in.read_options());
     const Recording rec = reader.header();
-    warn_if_no_layout(rec);
+    note_layout(rec, detect_opts.options());
     const DetectionResult r = detect(reader, detect_opts.options(), continue_unless_signalled);
     cli::throw_if_interrupted();
     try {

@@ -2,6 +2,8 @@
 
 #include <fasctrack/stream/detect_file.hpp>
 
+#include "core/parallel.hpp"
+
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -46,8 +48,11 @@ DetectionResult detect(io::RecordingReader& reader, const DetectOptions& options
                                         : std::max<Index>(1, static_cast<Index>(std::lround(10.0 * reader.fs())));
   if (reader.n_samples() == 0 || reader.n_channels() == 0)
     throw std::invalid_argument(reader.header().source + ": the recording holds no samples");
-  if (reader.sample_type() == SampleType::float32) return run<float>(reader, options, progress, block);
-  return run<double>(reader, options, progress, block);
+  // An offline job, as detect() is: 0 threads means every core.
+  DetectOptions resolved = options;
+  resolved.n_threads = detail::resolve_threads(options.n_threads);
+  if (reader.sample_type() == SampleType::float32) return run<float>(reader, resolved, progress, block);
+  return run<double>(reader, resolved, progress, block);
 }
 
 DetectionResult detect_file(const std::string& path, const io::ReadOptions& read_options, const DetectOptions& options,

@@ -542,6 +542,7 @@ struct StreamingDetector<T>::Impl {
     if (!(std::isfinite(fs) && fs > 0.0)) bad_option("fs", "must be positive and finite", fs);
     if (C < 1) throw std::invalid_argument("channels: at least one channel is required");
     opt.validate(fs);
+    if (opt.assume_square_grid) assume_grid();
     B = std::max<Index>(16, samples_of(opt.noise_block_s * 1e3, fs));
     P = samples_of(opt.mains_probe_s * 1e3, fs);
     Pmax = opt.mains == filter::MainsMode::automatic ? std::max(P, samples_of(opt.mains_probe_max_s * 1e3, fs)) : P;
@@ -597,6 +598,21 @@ struct StreamingDetector<T>::Impl {
     units = cluster::UnitTracker(C, 2 * snippet_half + 1, fs, opt.clustering);
     make_parts(opt.n_threads > 0 ? opt.n_threads : 1);
     init_state();
+  }
+
+  // DetectOptions::assume_square_grid: positions for the neighbourhood and
+  // the spatial rules; names, muscles and sides stay the caller's.
+  std::string layout = "independent";
+  int grid_side = 0;
+  void assume_grid() {
+    grid_side = assumed_grid_side(channels);
+    if (grid_side == 0) return;
+    int k = 0;
+    for (auto& c : channels) {
+      if (c.type != "EMG" && !c.type.empty()) continue;
+      c.grid = GridPosition{k / grid_side, k % grid_side, 0.0};
+      ++k;
+    }
   }
 
   void init_state() {
@@ -2866,9 +2882,23 @@ struct StreamingDetector<T>::Impl {
     }
     r.summary.mains = mains;
     r.summary.mains_hz = mains_hz;
+    r.summary.assumed_grid_side = grid_side;
+    r.summary.layout = grid_side > 0 ? "assumed_grid" : nb.grid ? "grid" : "independent";
     return r;
   }
 };
+
+int assumed_grid_side(const std::vector<ChannelInfo>& channels) {
+  constexpr int kMinSide = 4;
+  std::size_t emg = 0;
+  for (const auto& c : channels) {
+    if (c.type != "EMG" && !c.type.empty()) continue;
+    if (c.grid) return 0;
+    ++emg;
+  }
+  const auto k = static_cast<int>(std::lround(std::sqrt(static_cast<double>(emg))));
+  return k >= kMinSide && static_cast<std::size_t>(k) * static_cast<std::size_t>(k) == emg ? k : 0;
+}
 
 template <class T>
 StreamingDetector<T>::StreamingDetector(double fs, std::vector<ChannelInfo> channels, DetectOptions options)

@@ -91,13 +91,47 @@ TEST_CASE("grid layout: a grid read from .npy detects as the same grid with posi
     CHECK(got.events[i].channel == expected.events[i].channel);
     CHECK(got.events[i].unit == expected.events[i].unit);
   }
-  // Without the layout the same file is sixteen independent leads: the
-  // events differ (one discharge on many electrodes is not merged).
+  CHECK(got.summary.layout == "grid");
+
+  // Without the layout, sixteen channels are assumed to be a 4x4 grid, row
+  // by row: the same events.
   io::ReadOptions bare;
   bare.fs = so.fs;
-  const auto independent = detect(io::read(path, bare));
+  const Recording unplaced = io::read(path, bare);
+  REQUIRE(assumed_grid_side(unplaced.channels) == 4);
+  const auto assumed = detect(unplaced);
+  CHECK(assumed.summary.layout == "assumed_grid");
+  CHECK(assumed.summary.assumed_grid_side == 4);
+  REQUIRE(assumed.events.size() == expected.events.size());
+  for (std::size_t i = 0; i < assumed.events.size(); ++i) CHECK(assumed.events[i].sample == expected.events[i].sample);
+  // As sixteen independent leads the events differ: one discharge on many
+  // electrodes is not merged.
+  DetectOptions leads;
+  leads.assume_square_grid = false;
+  const auto independent = detect(unplaced, leads);
+  CHECK(independent.summary.layout == "independent");
   bool same = independent.events.size() == expected.events.size();
   for (std::size_t i = 0; same && i < independent.events.size(); ++i)
     same = independent.events[i].sample == expected.events[i].sample;
   CHECK_FALSE(same);
+}
+
+TEST_CASE("grid layout: which channel sets are assumed to be a square grid", "[io][grid]") {
+  auto leads = [](int n) {
+    std::vector<ChannelInfo> ch;
+    for (int k = 0; k < n; ++k) ch.push_back({"e" + std::to_string(k + 1)});
+    return ch;
+  };
+  CHECK(assumed_grid_side(leads(64)) == 8);
+  CHECK(assumed_grid_side(leads(16)) == 4);
+  CHECK(assumed_grid_side(leads(256)) == 16);
+  CHECK(assumed_grid_side(leads(9)) == 0);   // 3x3: as likely nine leads
+  CHECK(assumed_grid_side(leads(4)) == 0);   // a bipolar montage
+  CHECK(assumed_grid_side(leads(32)) == 0);  // 4x8 or 8x4: no guess
+  auto with_ecg = leads(64);
+  with_ecg.push_back({"ECG", "ECG"});
+  CHECK(assumed_grid_side(with_ecg) == 8);   // an ECG lead is not an electrode of the grid
+  auto placed = leads(64);
+  placed[3].grid = GridPosition{0, 3, 8.0};
+  CHECK(assumed_grid_side(placed) == 0);     // positions given: never assumed
 }

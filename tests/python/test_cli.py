@@ -121,11 +121,39 @@ def test_detect_grid_places_a_bare_npy_like_its_source(cli, grid_npy, tmp_path):
     assert got["unit"].tolist() == expected["unit"].tolist()
 
 
-def test_detect_without_grid_on_many_channels_says_how_to_place_them(cli, grid_npy, tmp_path):
+def test_detect_without_grid_assumes_a_square_grid_and_says_so(cli, grid_npy, tmp_path):
     path, sim = grid_npy
-    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv")
+    expected = fasctrack.detect(sim.recording, progress=False).events
+    out = tmp_path / "ev.csv"
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", out, "--summary", tmp_path / "s.json")
     assert r.returncode == 0, r.stderr
-    assert "16 EMG channels without electrode positions" in r.stderr and "--grid" in r.stderr
+    assert "16 EMG channels without electrode positions are analysed as a 4x4 grid" in r.stderr
+    assert "--grid" in r.stderr and "--independent-leads" in r.stderr
+    got = np.genfromtxt(out, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    assert got["sample"].tolist() == expected["sample"].tolist()
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["layout"] == "assumed_grid" and summary["assumed_grid_side"] == 4
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", out, "--summary", tmp_path / "s.json",
+            "--independent-leads")
+    assert r.returncode == 0, r.stderr
+    assert "analysed as independent leads" in r.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["layout"] == "independent"
+
+
+def test_detect_non_square_channel_count_is_not_assumed_a_grid(cli, tmp_path):
+    sim = fasctrack.simulate(rows=4, columns=8, duration_s=10.0, seed=914)
+    path = tmp_path / "g32.npy"
+    np.save(path, sim.recording.data)
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv",
+            "--summary", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    assert "32 EMG channels without electrode positions are analysed as independent leads" in r.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["layout"] == "independent"
+    r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv",
+            "--summary", tmp_path / "s.json", "--grid", "4x8")
+    assert r.returncode == 0, r.stderr
+    assert "without electrode positions" not in r.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["layout"] == "grid"
 
 
 @pytest.mark.parametrize("grid, message", [("4x5", "grid 4x5 places 20 electrodes, the recording has 16"),

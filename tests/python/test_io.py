@@ -308,9 +308,16 @@ def test_read_grid_places_a_bare_npy(tmp_path):
     chans = fasctrack.grid_channels(4, 4)
     assert fasctrack.detect(sim.recording.data, fs, chans, progress=False).events["sample"].tolist() == \
         expected["sample"].tolist()
-    with pytest.warns(UserWarning, match="16 EMG channels without electrode positions.*grid_channels"):
-        bare = fasctrack.detect(sim.recording.data, fs, progress=False).events
-    assert bare["sample"].tolist() != expected["sample"].tolist()
+    # Without any layout 16 channels are assumed to be a 4x4 grid (with a
+    # warning): the same events; as independent leads, others.
+    with pytest.warns(UserWarning, match="16 EMG channels without electrode positions are analysed as a 4x4 grid"):
+        assumed = fasctrack.detect(sim.recording.data, fs, progress=False)
+    assert assumed.events["sample"].tolist() == expected["sample"].tolist()
+    assert assumed.summary["layout"] == "assumed_grid" and assumed.summary["assumed_grid_side"] == 4
+    with pytest.warns(UserWarning, match="analysed as independent leads.*grid_channels"):
+        bare = fasctrack.detect(sim.recording.data, fs, progress=False, assume_square_grid=False)
+    assert bare.summary["layout"] == "independent"
+    assert bare.events["sample"].tolist() != expected["sample"].tolist()
 
 
 @pytest.mark.parametrize("grid, message", [((4, 5), "grid 4x5 places 20 electrodes, the recording has 16"),

@@ -60,6 +60,11 @@ struct RecordingSummary {
   std::vector<MuscleSummary> muscles;
   bool insufficient = false;          ///< clean_rest_s < min_clean_rest_s: too little rest to conclude
   double min_clean_rest_s = 60.0;
+  /// Electrode layout the detector used: "grid" (positions given),
+  /// "assumed_grid" (DetectOptions::assume_square_grid, a square of
+  /// assumed_grid_side) or "independent" (separate leads).
+  std::string layout = "independent";
+  int assumed_grid_side = 0;
 };
 
 /// Builds the summary from events and masks. Masks may overlap; excluded

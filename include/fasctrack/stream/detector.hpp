@@ -69,8 +69,19 @@ struct DetectOptions {
   double min_clean_rest_s = 60.0;     ///< less clean rest than this: summary.insufficient
   cluster::ClusterOptions clustering{};
 
+  /// Channels with no grid position at all, when the EMG channels number
+  /// k x k with k >= 4 (16, 25, ..., 64, ...), are taken as a k x k grid in
+  /// row-major order: channel i at row i / k, column i % k (column-major
+  /// order gives the transposed grid, which detects the same). A bare array
+  /// or .npy from an HD-sEMG grid otherwise runs as k x k independent
+  /// leads, where one discharge seen by many electrodes is many events
+  /// (simulated 8x8 grids: F1 0.07-0.40 as independent leads, 0.88-0.97 with
+  /// the layout). Set false for that many independent (bipolar) leads; other
+  /// counts are never assumed to be a grid. summary.layout says what was used.
+  bool assume_square_grid = true;
+
   /// Threads for the per-channel work (filtering, noise statistics,
-  /// energies); 0 = every core for detect() and one for a StreamingDetector
+  /// energies); 0 = every core for detect() and detect_file() and one for a StreamingDetector
   /// (a stream usually runs beside other work). Results do not depend on it.
   int n_threads = 0;
 
@@ -141,5 +152,10 @@ DetectionResult detect(SignalView<T> x, double fs, const std::vector<ChannelInfo
 
 DetectionResult detect(const Recording& recording, const DetectOptions& options = {},
                        const ProgressCallback& progress = {});
+
+/// The side k of the grid DetectOptions::assume_square_grid assumes for
+/// these channels: no EMG channel has a grid position and there are k x k
+/// (k >= 4) of them. 0 otherwise.
+int assumed_grid_side(const std::vector<ChannelInfo>& channels);
 
 }  // namespace fasctrack

@@ -148,6 +148,9 @@ def detect_options(options: Dict[str, Any]):
     """DetectOptions from a dict; validated by the detector against each recording's own fs."""
     from .. import _core
     o = _core.DetectOptions()
+    # Dask runs one single-threaded worker process per core: a recording's
+    # detector takes one thread unless the configuration says otherwise.
+    o.n_threads = 1
     for key, value in options.items():
         if key.startswith("_") or not hasattr(o, key):
             raise TypeError(f"unknown detection option {key!r}; see help(fasctrack.DetectOptions)")
