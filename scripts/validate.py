@@ -28,6 +28,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from typing import Any, Dict, List
 
 import numpy as np
@@ -57,15 +58,27 @@ CONDITIONS: List[Dict[str, Any]] = [
          n_units=0),
     dict(name="voluntary bursts", group="voluntary", voluntary_bursts=3),
     dict(name="motion artefacts + pops", group="artefacts", motion_artefacts=3, electrode_pops=4),
+    # How a grid reaches the detector: as a bare array with no electrode
+    # positions (assumed a square grid, row by row), or laid out the other
+    # way round (rows along the fibres, as a column-major file gives).
+    dict(name="grid 8x8, no positions (bare array)", group="layout", layout="none"),
+    dict(name="grid 8x8, transposed layout", group="layout", layout="transposed"),
 ]
 
 
-def _detect(rec):
+def _detect(rec, layout: str = "given"):
     detect = getattr(fasctrack, "detect", None)
     if detect is None:
         sys.exit("validate.py: fasctrack.detect is not available in this build of fasctrack "
                  "(the detector bindings are missing); rebuild with `./dev pyinstall`")
-    return detect(rec.data, rec.fs, channels=rec.channels, progress=False)
+    return detect(rec.data, rec.fs, channels=rec.channels if layout == "given" else
+                  None if layout == "none" else _transposed(rec.channels), progress=False)
+
+
+def _transposed(channels):
+    return [fasctrack.ChannelInfo(c.name, muscle=c.muscle, region=c.region, side=c.side,
+                                  grid=fasctrack.GridPosition(c.grid.column, c.grid.row, c.grid.ied_mm))
+            for c in channels]
 
 
 def _outside(df: pd.DataFrame, spans: List[tuple]) -> pd.DataFrame:
@@ -80,11 +93,13 @@ def _outside(df: pd.DataFrame, spans: List[tuple]) -> pd.DataFrame:
 
 def run_one(condition: Dict[str, Any], seed: int, duration_s: float) -> Dict[str, Any]:
     options = dict(GRID)
-    options.update({k: v for k, v in condition.items() if k not in ("name", "group")})
+    options.update({k: v for k, v in condition.items() if k not in ("name", "group", "layout")})
     options.update(duration_s=duration_s, seed=seed)
     sim = simulate(**options)
     t0 = time.perf_counter()
-    result = _detect(sim.recording)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the bare array's layout note: assumed here on purpose
+        result = _detect(sim.recording, condition.get("layout", "given"))
     elapsed = time.perf_counter() - t0
     events = result.events
     startup = []

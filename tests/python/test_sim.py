@@ -129,3 +129,26 @@ def test_evaluate_rejects_bad_input():
         evaluate(sim, pd.DataFrame({"unit": [1]}))
     with pytest.raises(ValueError, match="tolerance_ms"):
         evaluate(sim, sim.events, tolerance_ms=-1.0)
+
+
+def test_validate_script_scores_grids_however_their_layout_arrives(tmp_path):
+    """scripts/validate.py runs and writes its table; a grid given without
+    positions (assumed square, row by row) scores as with them, and so does
+    the transposed layout of a column-major file."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[2] / "scripts" / "validate.py"
+    out = tmp_path / "v.json"
+    r = subprocess.run([sys.executable, str(script), "--quick", "--conditions", "layout,snr", "--json", str(out)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "| grid 8x8, no positions (bare array) |" in r.stdout
+    rows = {c["condition"]: c for c in json.loads(out.read_text())["conditions"]}
+    given = rows["snr: 25-80 uV, noise 5 uV"]
+    bare = rows["grid 8x8, no positions (bare array)"]
+    transposed = rows["grid 8x8, transposed layout"]
+    assert given["true_events"] >= 10
+    assert bare["f1"] == given["f1"] and bare["true_events"] == given["true_events"]
+    assert transposed["f1"] >= given["f1"] - 0.05
