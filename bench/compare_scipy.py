@@ -266,7 +266,7 @@ def compare(label: str, geometry: Dict, fs: float, duration_s: float, repeat: in
             t_cli = best_time(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat)
             pycode = ("import time, numpy as np, fasctrack\n"
                       "t0 = time.perf_counter()\n"
-                      f"r = fasctrack.detect(fasctrack.read({str(path)!r}, fs={fs}, grid={grid}), progress=False)\n"
+                      f"r = fasctrack.detect_file({str(path)!r}, fs={fs}, grid={grid}, progress=False)\n"
                       f"r.events.to_csv({str(Path(tmp) / 'py.csv')!r})\n"
                       "print(time.perf_counter() - t0)\n")
             t_py = float("inf")

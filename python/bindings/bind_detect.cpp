@@ -4,7 +4,9 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "progress.hpp"
+#include "read_options.hpp"
 
+#include <fasctrack/stream/detect_file.hpp>
 #include <fasctrack/stream/detector.hpp>
 
 #include <pybind11/functional.h>
@@ -196,6 +198,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("max_duration_ms", &DetectOptions::max_duration_ms)
       .def_readwrite("known_unit_sweep", &DetectOptions::known_unit_sweep)
       .def_readwrite("assume_square_grid", &DetectOptions::assume_square_grid)
+      .def_readwrite("reject_by_annotation", &DetectOptions::reject_by_annotation)
       .def_readwrite("tonic_isi_ms", &DetectOptions::tonic_isi_ms)
       .def_readwrite("tonic_min_discharges", &DetectOptions::tonic_min_discharges)
       .def_readwrite("voluntary_rms_ratio", &DetectOptions::voluntary_rms_ratio)
@@ -233,6 +236,24 @@ void bind_detect(py::module_& m) {
         });
       },
       py::arg("data"), py::arg("fs"), py::arg("channels"), py::arg("options"), py::arg("progress") = py::none());
+
+  m.def(
+      "detect_file",
+      [](const std::string& path, const std::string& format, std::optional<double> fs, double scale_to_uv,
+         const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage, bool use_sidecars,
+         std::optional<bool> samples_first, std::uint64_t max_bytes, int grid_rows, int grid_columns,
+         double ied_mm, const DetectOptions& options, const py::object& progress) {
+        io::ReadOptions o = read_options(format, fs, scale_to_uv, dtype, std::move(channels), include_non_voltage,
+                                         use_sidecars, samples_first, max_bytes);
+        if (grid_rows > 0 || grid_columns > 0) o.grid = io::GridLayout{grid_rows, grid_columns, ied_mm};
+        const DetectionResult r = with_progress(
+            progress, [&](const ProgressCallback& cb) { return detect_file(path, o, options, cb); });
+        return result_dict(r);
+      },
+      py::arg("path"), py::arg("format"), py::arg("fs"), py::arg("scale_to_uv"), py::arg("dtype"),
+      py::arg("channels"), py::arg("include_non_voltage"), py::arg("use_sidecars"), py::arg("samples_first"),
+      py::arg("max_bytes"), py::arg("grid_rows"), py::arg("grid_columns"), py::arg("ied_mm"), py::arg("options"),
+      py::arg("progress") = py::none());
 
   bind_streaming<float>(m, "StreamingDetector32");
   bind_streaming<double>(m, "StreamingDetector64");

@@ -14,7 +14,7 @@ from . import _core
 from ._core import (ChannelInfo, ChannelQuality, FasctrackError, GridPosition, MainsReport, ReadError,
                     UnsupportedFormatError, WriteError)
 from ._core import DetectOptions
-from ._detect import DetectionResult, StreamingDetector, detect
+from ._detect import DetectionResult, StreamingDetector, detect, detect_file
 from ._filter import (ConditionResult, SosFilter, butter, channel_quality, condition, detect_mains,
                       iirnotch, mains_notches, sosfilt, sosfilt_zi, sosfiltfilt, welch)
 from ._io import grid_channels, read, write_edf, write_npy

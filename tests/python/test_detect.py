@@ -218,3 +218,38 @@ def test_emgdb_needle_records_what_it_finds(real_data):
         assert len(r.events) <= 5, (name, r.events)
         assert r.summary["excluded_s"]["voluntary"] > 0.5 * r.summary["duration_s"], name
         assert r.summary["insufficient"], name
+
+
+def test_detect_file_streams_a_file_to_the_same_result(tmp_path):
+    """detect_file reads the file in blocks; the result is detect(read(...))'s."""
+    path = fasctrack.example_path()
+    streamed = fasctrack.detect_file(path, progress=False)
+    whole = fasctrack.detect(fasctrack.read(path), progress=False)
+    assert len(whole.events) >= 5
+    pd.testing.assert_frame_equal(streamed.events, whole.events)
+    pd.testing.assert_frame_equal(streamed.masks, whole.masks)
+    assert streamed.summary == whole.summary
+    # A bare .npy grid with its layout given, and with none (assumed square).
+    sim = fasctrack.simulate(rows=4, columns=4, duration_s=20.0, rate_per_min=30.0, seed=915)
+    npy = tmp_path / "g.npy"
+    np.save(npy, sim.recording.data)
+    expected = fasctrack.detect(sim.recording, progress=False).events["sample"].tolist()
+    placed = fasctrack.detect_file(npy, fs=sim.recording.fs, grid=(4, 4), ied_mm=8.0, progress=False)
+    assert placed.events["sample"].tolist() == expected and placed.summary["layout"] == "grid"
+    assert placed.channels[5].grid.row == 1 and placed.channels[5].grid.column == 1
+    with pytest.warns(UserWarning, match="analysed as a 4x4 grid"):
+        assumed = fasctrack.detect_file(npy, fs=sim.recording.fs, progress=False)
+    assert assumed.events["sample"].tolist() == expected and assumed.summary["layout"] == "assumed_grid"
+
+
+def test_detect_file_errors_name_the_problem(tmp_path):
+    with pytest.raises(fasctrack.ReadError, match="missing.npy"):
+        fasctrack.detect_file(tmp_path / "missing.npy", fs=2048.0)
+    npy = tmp_path / "z.npy"
+    np.save(npy, np.zeros((4, 4096), np.float32))
+    with pytest.raises(ValueError, match="ied_mm: only with grid"):
+        fasctrack.detect_file(npy, fs=2048.0, ied_mm=8.0)
+    with pytest.raises(ValueError, match="grid 3x3 places 9 electrodes"):
+        fasctrack.detect_file(npy, fs=2048.0, grid=(3, 3))
+    with pytest.raises(TypeError, match="unknown detection option 'threshold'"):
+        fasctrack.detect_file(npy, fs=2048.0, threshold=4.0)
