@@ -22,16 +22,18 @@ void bind_batch(py::module_& m) {
   py::class_<io::RecordingReader>(m, "RecordingReader")
       .def(py::init([](const std::string& path, const std::string& format, std::optional<double> fs, double scale_to_uv,
                        const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage,
-                       bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes) {
+                       bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes,
+                       int grid_rows, int grid_columns, double ied_mm) {
              const auto o = read_options(format, fs, scale_to_uv, dtype, std::move(channels), include_non_voltage,
-                                         use_sidecars, samples_first, max_bytes);
+                                         use_sidecars, samples_first, max_bytes, grid_rows, grid_columns, ied_mm);
              py::gil_scoped_release release;
              return std::make_unique<io::RecordingReader>(path, o);
            }),
            py::arg("path"), py::arg("format") = "auto", py::arg("fs") = py::none(), py::arg("scale_to_uv") = 1.0,
            py::arg("dtype") = py::none(), py::arg("channels") = std::vector<std::string>{},
            py::arg("include_non_voltage") = false, py::arg("use_sidecars") = true,
-           py::arg("samples_first") = py::none(), py::arg("max_bytes") = 0)
+           py::arg("samples_first") = py::none(), py::arg("max_bytes") = 0, py::arg("grid_rows") = 0,
+           py::arg("grid_columns") = 0, py::arg("ied_mm") = 0.0)
       .def_property_readonly("header", [](const io::RecordingReader& r) { return r.header(); })
       .def_property_readonly("n_channels", &io::RecordingReader::n_channels)
       .def_property_readonly("n_samples", &io::RecordingReader::n_samples)

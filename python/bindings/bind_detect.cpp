@@ -243,9 +243,9 @@ void bind_detect(py::module_& m) {
          const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage, bool use_sidecars,
          std::optional<bool> samples_first, std::uint64_t max_bytes, int grid_rows, int grid_columns,
          double ied_mm, const DetectOptions& options, const py::object& progress) {
-        io::ReadOptions o = read_options(format, fs, scale_to_uv, dtype, std::move(channels), include_non_voltage,
-                                         use_sidecars, samples_first, max_bytes);
-        if (grid_rows > 0 || grid_columns > 0) o.grid = io::GridLayout{grid_rows, grid_columns, ied_mm};
+        const io::ReadOptions o = read_options(format, fs, scale_to_uv, dtype, std::move(channels),
+                                               include_non_voltage, use_sidecars, samples_first, max_bytes, grid_rows,
+                                               grid_columns, ied_mm);
         const DetectionResult r = with_progress(
             progress, [&](const ProgressCallback& cb) { return detect_file(path, o, options, cb); });
         return result_dict(r);

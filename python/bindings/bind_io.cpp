@@ -23,9 +23,10 @@ std::optional<SampleType> parse_sample_type(const py::object& dtype) {
 Recording read_file(const std::string& path, const std::string& format, std::optional<double> fs,
                     double scale_to_uv, const py::object& dtype, std::vector<std::string> channels,
                     bool include_non_voltage, bool use_sidecars, std::optional<bool> samples_first,
-                    std::uint64_t max_bytes) {
+                    std::uint64_t max_bytes, int grid_rows, int grid_columns, double ied_mm) {
   const io::ReadOptions options = read_options(format, fs, scale_to_uv, dtype, std::move(channels),
-                                               include_non_voltage, use_sidecars, samples_first, max_bytes);
+                                               include_non_voltage, use_sidecars, samples_first, max_bytes,
+                                               grid_rows, grid_columns, ied_mm);
   py::gil_scoped_release release;
   return io::read(path, options);
 }
@@ -34,7 +35,8 @@ Recording read_file(const std::string& path, const std::string& format, std::opt
 
 io::ReadOptions read_options(const std::string& format, std::optional<double> fs, double scale_to_uv,
                              const py::object& dtype, std::vector<std::string> channels, bool include_non_voltage,
-                             bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes) {
+                             bool use_sidecars, std::optional<bool> samples_first, std::uint64_t max_bytes,
+                             int grid_rows, int grid_columns, double ied_mm) {
   io::ReadOptions options;
   options.format = io::parse_format(format);
   options.fs = fs;
@@ -45,6 +47,7 @@ io::ReadOptions read_options(const std::string& format, std::optional<double> fs
   options.use_sidecars = use_sidecars;
   options.samples_first = samples_first;
   options.max_bytes = max_bytes;
+  if (grid_rows != 0 || grid_columns != 0) options.grid = io::GridLayout{grid_rows, grid_columns, ied_mm};
   return options;
 }
 
@@ -52,7 +55,8 @@ void bind_io(py::module_& m) {
   m.def("read", &read_file, py::arg("path"), py::arg("format") = "auto", py::arg("fs") = py::none(),
         py::arg("scale_to_uv") = 1.0, py::arg("dtype") = py::none(),
         py::arg("channels") = std::vector<std::string>{}, py::arg("include_non_voltage") = false,
-        py::arg("use_sidecars") = true, py::arg("samples_first") = py::none(), py::arg("max_bytes") = 0);
+        py::arg("use_sidecars") = true, py::arg("samples_first") = py::none(), py::arg("max_bytes") = 0,
+        py::arg("grid_rows") = 0, py::arg("grid_columns") = 0, py::arg("ied_mm") = 0.0);
 
   m.def(
       "bad_annotation_spans",

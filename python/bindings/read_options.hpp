@@ -1,6 +1,7 @@
 #pragma once
 // fasctrack.read's keyword arguments as io::ReadOptions, shared by the
-// one-piece reader and the block reader so both read a file alike.
+// one-piece reader, the block reader and detect_file so all read a file
+// alike. grid_rows = grid_columns = 0: no grid layout given.
 
 #include <fasctrack/io/read.hpp>
 
@@ -16,6 +17,6 @@ namespace fasctrack::py_bind {
 io::ReadOptions read_options(const std::string& format, std::optional<double> fs, double scale_to_uv,
                              const pybind11::object& dtype, std::vector<std::string> channels,
                              bool include_non_voltage, bool use_sidecars, std::optional<bool> samples_first,
-                             std::uint64_t max_bytes);
+                             std::uint64_t max_bytes, int grid_rows = 0, int grid_columns = 0, double ied_mm = 0.0);
 
 }  // namespace fasctrack::py_bind

@@ -1,7 +1,6 @@
 """Fasciculation detection: offline ``detect`` and the chunked ``StreamingDetector``."""
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -347,23 +346,18 @@ def detect_file(path, format: Optional[str] = None, *, fs: Optional[float] = Non
     >>> len(result.events) == len(fasctrack.detect(fasctrack.read(fasctrack.example_path())).events)
     True
     """
-    from ._io import _grid_shape
-    if grid is None and ied_mm:
-        raise ValueError("ied_mm: only with grid")
-    rows, columns = (0, 0) if grid is None else _grid_shape(grid)
-    args = (os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype, list(channels or []),
-            bool(include_non_voltage), bool(use_sidecars), samples_first, 0)
+    from ._io import _read_args
+    args = _read_args(path, format, fs, scale_to_uv, dtype, channels, include_non_voltage, use_sidecars,
+                      samples_first, 0, grid, ied_mm)
     reader = _core.RecordingReader(*args)  # the header only: names the file's problems before detecting
     head, n = reader.header, int(reader.n_samples)
     del reader
     names = list(head.channels)
-    if grid is not None:
-        names = _core.apply_grid_layout(names, rows, columns, float(ied_mm), args[0])
     o = _options(head.fs, options)
     o.reject_by_annotation = bool(reject_by_annotation)
     _warn_if_no_layout(names, o)
     with FractionProgress(n / float(head.fs), desc="detect", unit="s", enabled=progress) as update:
-        raw = _core.detect_file(*args, rows, columns, float(ied_mm), o, update if update.bar is not None else None)
+        raw = _core.detect_file(*args, o, update if update.bar is not None else None)
     return _result(raw, float(head.fs), names)
 
 

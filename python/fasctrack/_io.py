@@ -86,19 +86,23 @@ def read(path: PathLike, format: Optional[str] = None, *, fs: Optional[float] = 
     """
     if int(max_bytes) < 0:
         raise ValueError(f"max_bytes: must be 0 (no limit) or a positive number of bytes, got {max_bytes}")
-    layout = None if grid is None else _grid_shape(grid)
-    if layout is None and ied_mm:
-        raise ValueError("ied_mm: only with grid")
-    args = (os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype, list(channels or []),
-            bool(include_non_voltage), bool(use_sidecars), samples_first, int(max_bytes))
+    args = _read_args(path, format, fs, scale_to_uv, dtype, channels, include_non_voltage, use_sidecars,
+                      samples_first, max_bytes, grid, ied_mm)
     # A budget bounds the whole file, which only the one-piece reader checks.
     if progress is False or int(max_bytes) > 0 or (progress is None and _file_size(args[0]) < _BLOCKED_BYTES):
-        rec = Recording._from_core(_core.read(*args))
-    else:
-        rec = _read_in_blocks(_core.RecordingReader(*args), progress)
-    if layout is not None:
-        rec.channels = _core.apply_grid_layout(rec.channels, layout[0], layout[1], float(ied_mm), args[0])
-    return rec
+        return Recording._from_core(_core.read(*args))
+    return _read_in_blocks(_core.RecordingReader(*args), progress)
+
+
+def _read_args(path, format, fs, scale_to_uv, dtype, channels, include_non_voltage, use_sidecars, samples_first,
+               max_bytes, grid, ied_mm) -> tuple:
+    """read's arguments in the order the readers (and detect_file) take them."""
+    if grid is None and ied_mm:
+        raise ValueError("ied_mm: only with grid")
+    rows, columns = (0, 0) if grid is None else _grid_shape(grid)
+    return (os.fspath(path), format or "auto", fs, float(scale_to_uv), dtype, list(channels or []),
+            bool(include_non_voltage), bool(use_sidecars), samples_first, int(max_bytes), rows, columns,
+            float(ied_mm))
 
 
 def _grid_shape(grid) -> Tuple[int, int]:
@@ -110,6 +114,8 @@ def _grid_shape(grid) -> Tuple[int, int]:
         raise ValueError(f"grid: expected (rows, columns) or 'ROWSxCOLUMNS', got {grid!r}") from None
     if isinstance(rows, bool) or isinstance(columns, bool) or int(rows) != rows or int(columns) != columns:
         raise ValueError(f"grid: rows and columns must be whole numbers, got {grid!r}")
+    if rows <= 0 or columns <= 0:
+        raise ValueError(f"grid: rows and columns must be positive, got {grid!r}")
     return int(rows), int(columns)
 
 
