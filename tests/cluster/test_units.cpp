@@ -350,13 +350,18 @@ namespace {
 // A complex potential on one channel: an early fibre group 10 ms before the
 // main phase and 0.85 of its size, so noise decides which is the larger in
 // a single discharge.
-test::Shape two_phase() { return test::Shape{{-0.85, 0.3, -1.0, 0.45}, {-10.0, -8.0, 0.0, 2.0}, {0.9, 1.0, 1.0, 1.2}}; }
+// A potential whose early phase (at early_ms) is nearly as large as its main one.
+test::Shape two_phase(double early_ms = -10.0) {
+  return test::Shape{{-0.85, 0.3, -1.0, 0.45}, {early_ms, early_ms + 2.0, 0.0, 2.0}, {0.9, 1.0, 1.0, 1.2}};
+}
 }  // namespace
 
 TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's potential", "[cluster]") {
-  const test::Shape shape = two_phase();
+  // The outer phases of a complex potential (fibre groups 4-6 ms apart) lie
+  // up to ~15 ms apart: both offsets are within the default search.
+  const double early_ms = GENERATE(-10.0, -14.0);
+  const test::Shape shape = two_phase(early_ms);
   const std::vector<double> sd{4.0, 4.0};
-  const double early_ms = -10.0;
   const Index early = static_cast<Index>(std::lround(early_ms * 1e-3 * kFs));
   auto discharge = [&](double centre_ms, std::mt19937& rng) {
     // Centred on the main phase (centre_ms = 0) or on the early one.
@@ -366,7 +371,7 @@ TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's
     test::add_noise(x, sd, rng);
     return x;
   };
-  for (const double realign_ms : {12.0, 0.0}) {
+  for (const double realign_ms : {ClusterOptions{}.realign_lag_ms, 0.0}) {
     ClusterOptions options;
     options.realign_lag_ms = realign_ms;
     UnitTracker tracker(2, kSnippet, kFs, options);

@@ -30,10 +30,11 @@ struct ClusterOptions {
   /// Second, wider alignment search (0 disables it) for a discharge that
   /// matches no template within max_lag_ms, and for two templates that do
   /// not match each other within it: the same unit timed on another phase
-  /// of its potential. The phases of a complex (polyphasic) potential lie up
-  /// to ~10-15 ms apart, and noise decides which is largest in one
-  /// discharge. Clamped to the snippet half-width less 5 ms.
-  double realign_lag_ms = 12.0;
+  /// of its potential. A complex (polyphasic) potential is 3-4 fibre groups
+  /// firing 4-6 ms apart, so its outer phases lie up to ~15-20 ms apart, and
+  /// noise decides which is largest in one discharge. Clamped to the
+  /// snippet half-width less 5 ms (15 ms with the default 20 ms snippet).
+  double realign_lag_ms = 15.0;
   double max_amplitude_ratio = 1.8; ///< a discharge more than this x larger/smaller than the template is another unit
   /// Template update weight for each new member (running mean until 1/weight
   /// members, then exponential), so slow drift over a session is followed.
@@ -115,6 +116,7 @@ class UnitTracker {
   std::vector<UnitTemplate> units_;
   Index max_lag_ = 0;                 ///< +-max_lag_ms in samples
   Index realign_lag_ = 0;             ///< +-realign_lag_ms in samples (0: no second search)
+  Index near_trim_ = 0;               ///< the near comparison's trim of the template's ends (see best_match)
   Index dilation_ = 0;                ///< support widening in samples (see units.cpp)
   Index last_lag_ = 0;
   // Scratch sized at construction so assign() does not allocate.
