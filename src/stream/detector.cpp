@@ -34,6 +34,7 @@
 #include <fasctrack/filter/quality.hpp>
 
 #include "core/fast_math.hpp"
+#include "core/history.hpp"
 #include "core/parallel.hpp"
 #include "core/select.hpp"
 
@@ -480,7 +481,7 @@ struct StreamingDetector<T>::Impl {
   std::vector<double> last_finite, prev_raw, esum, z2_hist;
   std::vector<Index> stuck_count;
   detection::BlockFloor sig_floor, d_loc, d_scale;
-  std::vector<std::vector<double>> sd_history;
+  std::vector<detail::ThinnedHistory> sd_history;  // block SDs for the summary's noise floor (bounded)
   std::vector<double> sigma;                  // current block's floor per channel
   std::vector<double> loc, scale;
   std::vector<double> floor_sig, floor_loc, floor_scale;  // per channel, from BlockFloor::floors
@@ -665,7 +666,7 @@ struct StreamingDetector<T>::Impl {
     sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
     d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
     d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
-    sd_history.assign(static_cast<std::size_t>(C), {});
+    sd_history.assign(static_cast<std::size_t>(C), detail::ThinnedHistory{});
     sigma.assign(static_cast<std::size_t>(C), 1.0);
     floor_sig.assign(static_cast<std::size_t>(C), 0.0);
     floor_loc.assign(static_cast<std::size_t>(C), 0.0);
@@ -1102,7 +1103,7 @@ struct StreamingDetector<T>::Impl {
         // A block with filled samples says nothing about the noise: an
         // infinite SD is ignored by the low-quantile floor.
         block_sd[static_cast<std::size_t>(c)] = any_bad ? std::numeric_limits<double>::infinity() : sd;
-        if (!any_bad) sd_history[static_cast<std::size_t>(c)].push_back(sd);
+        if (!any_bad) sd_history[static_cast<std::size_t>(c)].push(sd);
       }
     };
     // The block's channel flags start clear; fill_channel sets the bad ones.
@@ -2933,7 +2934,7 @@ struct StreamingDetector<T>::Impl {
     r.summary = cluster::summarize_recording(canonical, mask_list, r.units, channels, n, fs, opt.min_clean_rest_s);
     r.summary.noise_floor_uv.assign(static_cast<std::size_t>(C), 0.0);
     for (Index c = 0; c < C; ++c) {
-      auto h = sd_history[static_cast<std::size_t>(c)];
+      auto h = sd_history[static_cast<std::size_t>(c)].values();
       if (!h.empty()) r.summary.noise_floor_uv[static_cast<std::size_t>(c)] = upper_median(h);
     }
     r.summary.mains = mains;
