@@ -75,7 +75,9 @@ class DetectionResult:
         Each unit's mean multichannel waveform, ``(n_channels, n_times)`` in
         microvolts, centred on the discharge (``n_times = 2 * snippet + 1``).
     quality : list of ChannelQuality
-        Per channel, from the conditioning stage.
+        Per channel: the start-up screening's flags and measures, with the
+        non-finite samples (count and runs) and longest stuck run of the whole
+        recording (``non_finite``; ``flat`` from a 1 s run).
     latency_samples : int
         The stream's bound on the delay between a discharge and its report.
     fs : float

@@ -57,6 +57,15 @@ json summary_json(const DetectionResult& r, const Recording& rec) {
   json noise = json::object();
   for (std::size_t c = 0; c < rec.channels.size() && c < s.noise_floor_uv.size(); ++c)
     noise[rec.channels[c].name] = number(s.noise_floor_uv[c]);
+  // Every data problem, by channel (the flags the whole recording earned).
+  json flagged = json::object();
+  for (std::size_t c = 0; c < rec.channels.size() && c < r.quality.size(); ++c) {
+    const auto& q = r.quality[c];
+    if (q.flags == filter::quality_ok) continue;
+    flagged[rec.channels[c].name] = {{"flags", filter::describe_flags(q.flags)},
+                                     {"non_finite_samples", q.n_non_finite},
+                                     {"longest_flat_s", static_cast<double>(q.longest_flat_run) / rec.fs}};
+  }
   return json{{"file", rec.source},
               {"fs_hz", rec.fs},
               {"duration_s", s.duration_s},
@@ -70,6 +79,7 @@ json summary_json(const DetectionResult& r, const Recording& rec) {
               {"masks", masks},
               {"noise_floor_uv", noise},
               {"bad_channels", s.bad_channels},
+              {"channel_quality", flagged},
               {"mains", {{"status", std::string(filter::to_string(s.mains.status))}, {"notched_hz", s.mains_hz}}},
               {"n_events", s.n_events},
               {"n_units", s.n_units},

@@ -81,7 +81,13 @@ constexpr double kVoluntaryChannelFraction = 0.25;
 // Identical consecutive raw samples for this long mean a stuck or clipped
 // amplifier (real EMG plus amplifier noise never repeats exactly for 5 ms).
 constexpr double kStuckMs = 5.0;
+// A sample is unusable as a whole (a bad_signal mask) when this share of the
+// usable electrodes is stuck or not finite there; fewer are left out of that
+// sample one by one (one lifted electrode of a grid must not blank the
+// recording), as any electrode of a single bipolar lead or of four is not.
 constexpr double kStuckChannelFraction = 0.25;
+// Non-finite runs listed per channel in the result's quality (all are counted).
+constexpr std::size_t kMaxReportedRuns = 1000;
 // The step where an amplifier enters or leaves clipping rings through the
 // band-pass (a 20 Hz high-pass settles in a few tens of ms) and looks like a
 // potential; zero-phase refinement puts that ring on both sides of the edge.
@@ -480,6 +486,16 @@ struct StreamingDetector<T>::Impl {
   std::vector<char> bad_ring, chan_bad_ring;  // per sample: whole-sample bad; per (sample, channel): unusable
   std::vector<double> last_finite, prev_raw, esum, z2_hist;
   std::vector<Index> stuck_count;
+  // Per channel over the whole stream, for the result's quality: the start-up
+  // screening sees only the probe, and an electrode can fail at any time.
+  struct ChannelHealth {
+    Index non_finite = 0;         // samples
+    Index unusable = 0;           // samples left out: non-finite or stuck
+    Index longest_stuck = 0;      // longest run of identical samples that was flagged
+    Index open_run = -1;          // start of the non-finite run in progress
+    std::vector<SampleRange> runs;  // closed non-finite runs (the first kMaxReportedRuns)
+  };
+  std::vector<ChannelHealth> health;
   detection::BlockFloor sig_floor, d_loc, d_scale;
   std::vector<detail::ThinnedHistory> sd_history;  // block SDs for the summary's noise floor (bounded)
   std::vector<double> sigma;                  // current block's floor per channel
@@ -662,6 +678,7 @@ struct StreamingDetector<T>::Impl {
     esum.assign(static_cast<std::size_t>(C), 0.0);
     z2_hist.assign(static_cast<std::size_t>(C * L), 0.0);
     stuck_count.assign(static_cast<std::size_t>(C), 0);
+    health.assign(static_cast<std::size_t>(C), ChannelHealth{});
     const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
     d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
@@ -785,7 +802,13 @@ struct StreamingDetector<T>::Impl {
   // so the guard reaches that much further back).
   bool near_flagged(Index c, Index t) const {
     const Index w = stuck_n + samples_of(kClipGuardMs, fs);
-    const Index lo = std::max<Index>({0, t - w, a_end - R}), hi = std::min(t + w, a_end - 1);
+    return flagged_between(c, t - w, t + w);
+  }
+
+  // Any sample of channel c in [t0, t1] flagged (non-finite or stuck), of
+  // those still in the ring.
+  bool flagged_between(Index c, Index t0, Index t1) const {
+    const Index lo = std::max<Index>({0, t0, a_end - R}), hi = std::min(t1, a_end - 1);
     for (Index i = lo; i <= hi; ++i)
       if (chan_bad_ring[static_cast<std::size_t>(slot(i) * C + c)]) return true;
     return false;
@@ -1050,6 +1073,7 @@ struct StreamingDetector<T>::Impl {
     double* raw = &raw_ring(c, 0);
     double last = last_finite[cs], prev = prev_raw[cs];
     Index stuck = stuck_count[cs];
+    ChannelHealth& hl = health[cs];
     for (Index i = 0; i < n; ++i) {
       const Index t = t0 + i;
       double v = row[i];
@@ -1062,15 +1086,20 @@ struct StreamingDetector<T>::Impl {
         bad = true;
         if (use) ++nonfinite[i];
         stuck = 0;
+        ++hl.non_finite;
+        if (hl.open_run < 0) hl.open_run = t;
       } else {
+        if (hl.open_run >= 0) close_run(hl, t);
         stuck = (v == prev) ? stuck + 1 : 0;
         prev = v;
         last = v;
         if (stuck + 1 >= stuck_n) {
           bad = true;
           if (use) ++stuck_at[i];
+          hl.longest_stuck = std::max(hl.longest_stuck, stuck + 1);
         }
       }
+      hl.unusable += bad ? 1 : 0;
       // The block's flags were cleared before the parts ran: writing only
       // the rare bad ones keeps the threads off each other's cache lines
       // (a sample's flags for all channels share one line).
@@ -1081,6 +1110,11 @@ struct StreamingDetector<T>::Impl {
     last_finite[cs] = last;
     prev_raw[cs] = prev;
     stuck_count[cs] = stuck;
+  }
+
+  static void close_run(ChannelHealth& hl, Index stop) {
+    if (hl.runs.size() < kMaxReportedRuns) hl.runs.push_back({hl.open_run, stop});
+    hl.open_run = -1;
   }
 
   // ---- stage A: fill, flag, filter, block SD ----
@@ -1133,7 +1167,7 @@ struct StreamingDetector<T>::Impl {
         n_stuck += part.stuck_n_at[is];
       }
       const Index t = t0 + i;
-      const bool sample_bad = n_nonfinite > 0 || (n_usable > 0 && n_stuck >= frac_min);
+      const bool sample_bad = n_usable > 0 && n_nonfinite + n_stuck >= frac_min;
       bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
       if (sample_bad && bad_start < 0) bad_start = t;
       if (!sample_bad && bad_start >= 0) {
@@ -1942,6 +1976,13 @@ struct StreamingDetector<T>::Impl {
     cand.peak_uv = best_abs;
     cand.channels = cl.channels;
     cand.noise_sd = noise;
+    // An electrode that was not analysed, or lost (non-finite or stuck)
+    // anywhere in the snippet, holds filler there: a zero noise SD leaves it
+    // out of the unit match, the pair fit and re-timing, which would
+    // otherwise compare a unit's potential with the filter's decay.
+    for (Index c = 0; c < C; ++c)
+      if (!usable[static_cast<std::size_t>(c)] || flagged_between(c, sample - snippet_half, sample + snippet_half))
+        cand.noise_sd[static_cast<std::size_t>(c)] = 0.0;
     cand.snippet.setZero(C, 2 * snippet_half + 1);
     for (Index j = -snippet_half; j <= snippet_half; ++j) {
       const Index i = pk + j;
@@ -1998,7 +2039,7 @@ struct StreamingDetector<T>::Impl {
       const int r = along_rows ? gx->row : gx->row + k * (dr > 0) - k * (dr < 0);
       const int col = along_rows ? gx->column + k * (dc > 0) - k * (dc < 0) : gx->column;
       const Index c = grid_channel(x.event.channel, r, col);
-      if (c < 0 || !usable[static_cast<std::size_t>(c)]) return false;
+      if (c < 0 || !usable[static_cast<std::size_t>(c)] || !(x.noise_sd[static_cast<std::size_t>(c)] > 0.0)) return false;
       const Index at = snippet_half + d * k / m;
       float peak = 0.0f;
       for (Index j = std::max<Index>(0, at - tol); j <= std::min(N - 1, at + tol); ++j)
@@ -2234,7 +2275,7 @@ struct StreamingDetector<T>::Impl {
     const auto& w = t.waveform_uv;
     const Index N = w.cols();
     const auto [ch, jt] = template_event_channel(w);
-    if (ch < 0) return false;
+    if (ch < 0 || !(cand.noise_sd[static_cast<std::size_t>(ch)] > 0.0)) return false;  // lost there
     const Index at = jt + units.last_lag();
     if (std::abs(at - snippet_half) <= samples_of(kRetimeTolMs, fs)) return false;
     const Index r = samples_of(kRetimeSearchMs, fs);
@@ -2489,6 +2530,7 @@ struct StreamingDetector<T>::Impl {
     const auto& all = units.units();
     const auto& W1 = all[static_cast<std::size_t>(p.first_unit)].waveform_uv;
     const auto [ch, jt] = template_event_channel(all[static_cast<std::size_t>(p.second_unit)].waveform_uv);
+    if (ch < 0 || !(cand.noise_sd[static_cast<std::size_t>(ch)] > 0.0)) return std::nullopt;
     const Index N = cand.snippet.cols();
     retime_row.resize(static_cast<std::size_t>(N));
     for (Index j = 0; j < N; ++j)
@@ -2914,6 +2956,39 @@ struct StreamingDetector<T>::Impl {
     return std::move(out_buffer);
   }
 
+  // The start-up screening's flags and measures, with the non-finite
+  // samples and stuck runs of the whole stream (which includes the probe).
+  std::vector<filter::ChannelQuality> whole_stream_quality() const {
+    std::vector<filter::ChannelQuality> q = quality;
+    if (q.size() != static_cast<std::size_t>(C)) return q;  // nothing screened yet
+    const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
+    for (std::size_t c = 0; c < q.size(); ++c) {
+      const ChannelHealth& hl = health[c];
+      q[c].n_non_finite = hl.non_finite;
+      q[c].non_finite_runs = hl.runs;
+      if (hl.open_run >= 0 && hl.runs.size() < kMaxReportedRuns) q[c].non_finite_runs.push_back({hl.open_run, a_end});
+      if (hl.non_finite > 0) q[c].flags |= filter::quality_non_finite;
+      q[c].longest_flat_run = std::max(q[c].longest_flat_run, hl.longest_stuck);
+      if (hl.longest_stuck >= flat_run) q[c].flags |= filter::quality_flat;
+    }
+    return q;
+  }
+
+  // Channels the data made unusable: not analysed from the start (flat or
+  // disconnected in the probe), or left out for at least flat_run_s of the
+  // recording (non-finite or stuck), beside those the metadata marked bad.
+  void add_bad_channels(const std::vector<filter::ChannelQuality>& q, std::vector<std::string>& bad) const {
+    if (q.size() != static_cast<std::size_t>(C)) return;
+    const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      const bool unused = (q[cs].flags & (filter::quality_flat | filter::quality_disconnected)) != 0;
+      if (!unused && health[cs].unusable < flat_run) continue;
+      const std::string& name = channels[cs].name;
+      if (std::find(bad.begin(), bad.end(), name) == bad.end()) bad.push_back(name);
+    }
+  }
+
   DetectionResult result() const {
     DetectionResult r;
     // Events keep the labels they were emitted with (the stream contract:
@@ -2927,7 +3002,7 @@ struct StreamingDetector<T>::Impl {
     for (const Mask& m : mask_list)
       if (m.start < seen) r.masks.push_back({m.start, std::min(m.stop, seen), m.reason});
     r.latency_samples = latency;
-    r.quality = quality;
+    r.quality = whole_stream_quality();
     const Index n = seen;
     const double clean_s = static_cast<double>(n - detection::masked_samples(mask_list, n)) / fs;
     r.units = cluster::summarize_units(canonical, units, clean_s, fs);
@@ -2937,6 +3012,7 @@ struct StreamingDetector<T>::Impl {
       auto h = sd_history[static_cast<std::size_t>(c)].values();
       if (!h.empty()) r.summary.noise_floor_uv[static_cast<std::size_t>(c)] = upper_median(h);
     }
+    add_bad_channels(r.quality, r.summary.bad_channels);
     r.summary.mains = mains;
     r.summary.mains_hz = mains_hz;
     r.summary.assumed_grid_side = grid_side;

@@ -164,3 +164,33 @@ def test_detect_bad_grid_is_a_usage_error(cli, grid_npy, tmp_path, grid, message
     assert r.returncode == 2
     assert message in r.stderr
     assert not (tmp_path / "ev.csv").exists()
+
+
+def test_detect_summary_names_the_channels_the_data_made_unusable(cli, tmp_path):
+    # A 4x4 grid in which one electrode is flat from the start, one is lost
+    # (NaN) after 40 s and one sticks for 10 s: all three are reported, by
+    # name and problem, and the lost electrode does not blank the others.
+    s = fasctrack.simulate(duration_s=90, seed=3, rows=4, columns=4)
+    x = np.asarray(s.recording.data, np.float32).copy()
+    fs = 2048
+    x[5] = 0.0
+    x[9, 40 * fs:] = np.nan
+    x[11, 50 * fs:60 * fs] = x[11, 50 * fs]
+    p = tmp_path / "grid.npy"
+    np.save(p, x)
+    summary = tmp_path / "s.json"
+    r = run(cli, "detect", p, "--fs", str(fs), "--out", tmp_path / "e.csv", "--summary", summary)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(summary.read_text())
+    assert d["bad_channels"] == ["ch6", "ch10", "ch12"]
+    q = d["channel_quality"]
+    assert "flat" in q["ch6"]["flags"]
+    assert "non_finite" in q["ch10"]["flags"] and q["ch10"]["non_finite_samples"] == 50 * fs
+    assert "flat" in q["ch12"]["flags"] and q["ch12"]["longest_flat_s"] == pytest.approx(10.0, abs=0.01)
+    assert d["excluded_s"]["bad_signal"] == 0.0
+    assert d["clean_rest_s"] > 85.0
+    # The same in Python.
+    with pytest.warns(UserWarning, match="4x4 grid"):
+        res = fasctrack.detect(x, fs)
+    assert res.summary["bad_channels"] == ["ch6", "ch10", "ch12"]
+    assert res.quality[9].n_non_finite == 50 * fs

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fasctrack/filter/quality.hpp>
 #include <fasctrack/sim/simulate.hpp>
 #include <fasctrack/stream/detector.hpp>
 
@@ -93,7 +94,7 @@ TEST_CASE("voluntary bursts are masked and hold no events", "[stream]") {
   CHECK(ev.false_per_masked_minute < 1.0);
 }
 
-TEST_CASE("NaN runs are masked as bad_signal and never propagate", "[stream]") {
+TEST_CASE("NaN runs leave their electrode out, are reported, and never propagate", "[stream]") {
   sim::SimulationOptions so;
   so.duration_s = 12.0;
   so.rows = 4;
@@ -104,18 +105,58 @@ TEST_CASE("NaN runs are masked as bad_signal and never propagate", "[stream]") {
   auto& x = std::get<RowMatrix<double>>(s.recording.samples);
   const Index a = static_cast<Index>(5.0 * so.fs), b = static_cast<Index>(5.5 * so.fs);
   for (Index t = a; t < b; ++t) x(3, t) = std::numeric_limits<double>::quiet_NaN();
-  x(7, static_cast<Index>(8.0 * so.fs)) = std::numeric_limits<double>::infinity();
+  const Index spike = static_cast<Index>(8.0 * so.fs);
+  x(7, spike) = std::numeric_limits<double>::infinity();
   const auto r = detect(s.recording);
-  CHECK(inside(r.masks, (a + b) / 2, MaskReason::bad_signal));
-  CHECK(inside(r.masks, static_cast<Index>(8.0 * so.fs), MaskReason::bad_signal));
+  // One electrode of 16: left out of those samples, not a gap in the grid.
+  CHECK_FALSE(inside(r.masks, (a + b) / 2, MaskReason::bad_signal));
+  CHECK_FALSE(inside(r.masks, spike, MaskReason::bad_signal));
+  REQUIRE(r.quality.size() == 16);
+  CHECK(r.quality[3].non_finite_runs == std::vector<SampleRange>{{a, b}});
+  CHECK(r.quality[7].n_non_finite == 1);
+  CHECK((r.quality[7].flags & filter::quality_non_finite) != 0);
+  // 0.5 s lost is under the 1 s that makes a bad channel; a sample is not.
+  CHECK(r.summary.bad_channels.empty());
   for (const auto& e : r.events) {
     CHECK(std::isfinite(e.amplitude_uv));
     CHECK(std::isfinite(e.confidence));
     CHECK_FALSE(inside_any(r.masks, e.sample));
+    if (e.sample >= a && e.sample < b) CHECK(e.channel != 3);
   }
   for (double v : r.summary.noise_floor_uv) CHECK(std::isfinite(v));
-  // Outside the gap the detector keeps working.
   CHECK(!r.events.empty());
+}
+
+TEST_CASE("an electrode lost for good is listed as bad and leaves the units whole", "[stream]") {
+  // A grid electrode lifts off a third of the way in: its samples become
+  // NaN for the rest of the recording. The other 15 carry on; the units
+  // keep their labels (the lost electrode is left out of the matching
+  // instead of comparing templates with filler), and the summary names it.
+  sim::SimulationOptions so;
+  so.duration_s = 90.0;
+  so.rows = 4;
+  so.columns = 4;
+  so.seed = 3;
+  auto s = sim::simulate(so);
+  const auto ref = detect(s.recording);
+  auto& x = std::get<RowMatrix<double>>(s.recording.samples);
+  const Index from = static_cast<Index>(30.0 * so.fs);
+  for (Index t = from; t < x.cols(); ++t) x(9, t) = std::numeric_limits<double>::quiet_NaN();
+  const auto r = detect(s.recording);
+  CHECK(r.summary.bad_channels == std::vector<std::string>{s.recording.channels[9].name});
+  CHECK(r.quality[9].n_non_finite == x.cols() - from);
+  CHECK(r.summary.clean_rest_s > 85.0);
+  // The same discharges, in as many units, as without the loss (events on
+  // the lost electrode itself excepted).
+  std::size_t matched = 0, expected = 0;
+  for (const auto& e : ref.events) {
+    if (e.sample >= from && e.channel == 9) continue;
+    ++expected;
+    for (const auto& o : r.events) matched += std::llabs(o.sample - e.sample) <= 2 ? 1 : 0;
+  }
+  REQUIRE(expected >= 20);
+  CHECK(matched >= expected - 1);
+  CHECK(r.summary.n_units <= ref.summary.n_units + 1);
 }
 
 TEST_CASE("doublets are both reported and flagged", "[stream]") {

@@ -217,22 +217,27 @@ TEST_CASE("property: NaN/Inf runs and flat channels are flagged, excluded and co
     for (const auto& e : out.events) CHECK(e.channel != 6);
   }
 
-  SECTION("a NaN run is masked as bad signal and leaves the rest of the recording alone") {
+  SECTION("a NaN run on one electrode leaves it out there and the rest of the recording alone") {
     Recording gap = clean;
     const Index a = static_cast<Index>(8.0 * fs), b = static_cast<Index>(9.0 * fs);
     for (Index t = a; t < b; ++t) samples(gap)(10, t) = std::numeric_limits<double>::quiet_NaN();
     const auto out = detect(gap);
-    CHECK(out.quality.size() == static_cast<std::size_t>(clean.n_channels()));
-    bool masked = false;
-    for (const auto& m : out.masks)
-      if (m.reason == MaskReason::bad_signal && m.start <= a && m.stop >= b) masked = true;
-    CHECK(masked);
+    REQUIRE(out.quality.size() == static_cast<std::size_t>(clean.n_channels()));
+    // Reported where it happened, though the start-up screening never saw it.
+    CHECK((out.quality[10].flags & filter::quality_non_finite) != 0);
+    CHECK(out.quality[10].n_non_finite == b - a);
+    CHECK(out.quality[10].non_finite_runs == std::vector<SampleRange>{{a, b}});
+    CHECK((out.quality[9].flags & filter::quality_non_finite) == 0);
+    // One second lost: the summary lists it among the bad channels.
+    CHECK(out.summary.bad_channels == std::vector<std::string>{clean.channels[10].name});
+    // One electrode of 16 does not blank the grid.
+    for (const auto& m : out.masks) CHECK_FALSE((m.reason == MaskReason::bad_signal && m.start < b && m.stop > a));
     for (const auto& e : out.events) {
       CHECK(std::isfinite(e.amplitude_uv));
       CHECK(std::isfinite(e.area_uv_ms));
       CHECK(std::isfinite(e.duration_ms));
       CHECK(std::isfinite(e.confidence));
-      CHECK_FALSE((e.sample >= a && e.sample < b));
+      if (e.sample >= a && e.sample < b) CHECK(e.channel != 10);
     }
     for (double v : out.summary.noise_floor_uv) CHECK(std::isfinite(v));
     // Before the gap (by more than the mask padding) the events are exactly
@@ -274,6 +279,20 @@ TEST_CASE("property: NaN/Inf runs and flat channels are flagged, excluded and co
     REQUIRE(expected >= 5);
     CHECK(kept >= 0.9 * expected);
     CHECK(confirmed >= 0.9 * reported);
+  }
+
+  SECTION("a NaN run on a quarter of the electrodes is masked as bad signal") {
+    Recording gap = clean;
+    const Index a = static_cast<Index>(8.0 * fs), b = static_cast<Index>(9.0 * fs);
+    for (Index c : {0, 5, 10, 15})
+      for (Index t = a; t < b; ++t) samples(gap)(c, t) = std::numeric_limits<double>::quiet_NaN();
+    const auto out = detect(gap);
+    bool masked = false;
+    for (const auto& m : out.masks)
+      if (m.reason == MaskReason::bad_signal && m.start <= a && m.stop >= b) masked = true;
+    CHECK(masked);
+    for (const auto& e : out.events) CHECK_FALSE((e.sample >= a && e.sample < b));
+    for (Index c : {0, 5, 10, 15}) CHECK(out.quality[static_cast<std::size_t>(c)].n_non_finite == b - a);
   }
 
   SECTION("single non-finite samples on other channels do not leak into neighbours") {

@@ -50,6 +50,8 @@ struct RecordingSummary {
   double excluded_artefact_s = 0.0;
   double excluded_bad_signal_s = 0.0;
   std::vector<double> noise_floor_uv;  ///< per channel, median of the robust SDs of its noise blocks (noise_block_s) of the conditioned signal (exact up to 4096 blocks, then over an even sample of them)
+  /// Marked bad by the metadata; from detection also those the data made
+  /// unusable (flat or disconnected from the start, or left out for >= 1 s).
   std::vector<std::string> bad_channels;
   filter::MainsReport mains;
   double mains_hz = 0.0;              ///< notched frequency (0 if none)

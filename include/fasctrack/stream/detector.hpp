@@ -99,7 +99,10 @@ struct DetectionResult {
   std::vector<Mask> masks;                   ///< excluded periods with reasons, time order
   std::vector<cluster::UnitSummary> units;
   cluster::RecordingSummary summary;
-  std::vector<filter::ChannelQuality> quality;  ///< per channel, from the conditioning stage
+  /// Per channel: the start-up screening's flags and measures, with the
+  /// non-finite samples (count, runs) and the longest stuck run of the whole
+  /// recording (non_finite; flat from a 1 s run).
+  std::vector<filter::ChannelQuality> quality;
   Index latency_samples = 0;                 ///< the stream's bounded decision delay
 };
 
