@@ -76,8 +76,9 @@ class DetectionResult:
         microvolts, centred on the discharge (``n_times = 2 * snippet + 1``).
     quality : list of ChannelQuality
         Per channel: the start-up screening's flags and measures, with the
-        non-finite samples (count and runs) and longest stuck run of the whole
-        recording (``non_finite``; ``flat`` from a 1 s run).
+        non-finite samples (count and runs), longest stuck run and share of
+        samples stuck at the channel's extreme of the whole recording
+        (``non_finite``; ``flat`` from a 1 s run; ``saturated`` from 0.1%).
     latency_samples : int
         The stream's bound on the delay between a discharge and its report.
     fs : float

@@ -492,6 +492,8 @@ struct StreamingDetector<T>::Impl {
     Index non_finite = 0;         // samples
     Index unusable = 0;           // samples left out: non-finite or stuck
     Index longest_stuck = 0;      // longest run of identical samples that was flagged
+    Index clipped = 0;            // flagged stuck samples at the channel's extreme so far (clipping)
+    double lo = std::numeric_limits<double>::infinity(), hi = -std::numeric_limits<double>::infinity();
     Index open_run = -1;          // start of the non-finite run in progress
     std::vector<SampleRange> runs;  // closed non-finite runs (the first kMaxReportedRuns)
   };
@@ -1093,10 +1095,15 @@ struct StreamingDetector<T>::Impl {
         stuck = (v == prev) ? stuck + 1 : 0;
         prev = v;
         last = v;
+        hl.lo = std::min(hl.lo, v);
+        hl.hi = std::max(hl.hi, v);
         if (stuck + 1 >= stuck_n) {
           bad = true;
           if (use) ++stuck_at[i];
           hl.longest_stuck = std::max(hl.longest_stuck, stuck + 1);
+          // Stuck at the most extreme value the channel has reached: the
+          // amplifier's limit (a channel that never varied is flat instead).
+          if (hl.lo < hl.hi && (v == hl.lo || v == hl.hi)) ++hl.clipped;
         }
       }
       hl.unusable += bad ? 1 : 0;
@@ -2957,7 +2964,8 @@ struct StreamingDetector<T>::Impl {
   }
 
   // The start-up screening's flags and measures, with the non-finite
-  // samples and stuck runs of the whole stream (which includes the probe).
+  // samples, stuck runs and clipping of the whole stream (which includes
+  // the probe).
   std::vector<filter::ChannelQuality> whole_stream_quality() const {
     std::vector<filter::ChannelQuality> q = quality;
     if (q.size() != static_cast<std::size_t>(C)) return q;  // nothing screened yet
@@ -2970,6 +2978,9 @@ struct StreamingDetector<T>::Impl {
       if (hl.non_finite > 0) q[c].flags |= filter::quality_non_finite;
       q[c].longest_flat_run = std::max(q[c].longest_flat_run, hl.longest_stuck);
       if (hl.longest_stuck >= flat_run) q[c].flags |= filter::quality_flat;
+      const double clipped = a_end > 0 ? static_cast<double>(hl.clipped) / static_cast<double>(a_end) : 0.0;
+      q[c].clipped_fraction = std::max(q[c].clipped_fraction, clipped);
+      if (clipped >= filter::QualityOptions{}.saturation_fraction) q[c].flags |= filter::quality_saturated;
     }
     return q;
   }

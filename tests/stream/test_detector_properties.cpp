@@ -330,6 +330,16 @@ TEST_CASE("property: a clipping channel is flagged saturated", "[stream][propert
   const auto s = test::small_grid(91, 20.0);
   const auto out = detect(clipped_grid(s.recording));
   CHECK((out.quality[13].flags & filter::quality_saturated) != 0);
+  CHECK((out.quality[12].flags & filter::quality_saturated) == 0);
+  // Clipping that starts after the start-up screening is flagged too.
+  Recording late = s.recording;
+  auto& x = samples(late);
+  for (Index t = static_cast<Index>(12.0 * late.fs); t < static_cast<Index>(12.3 * late.fs); ++t) x(2, t) += 2000.0;
+  for (Index t = 0; t < x.cols(); ++t) x(2, t) = std::clamp(x(2, t), -150.0, 150.0);
+  const auto out_late = detect(late);
+  CHECK((out_late.quality[2].flags & filter::quality_saturated) != 0);
+  CHECK(out_late.quality[2].clipped_fraction > 0.01);
+  CHECK((out_late.quality[3].flags & filter::quality_saturated) == 0);
 }
 
 // The step where the amplifier comes out of clipping passes the band-pass as

@@ -100,8 +100,9 @@ struct DetectionResult {
   std::vector<cluster::UnitSummary> units;
   cluster::RecordingSummary summary;
   /// Per channel: the start-up screening's flags and measures, with the
-  /// non-finite samples (count, runs) and the longest stuck run of the whole
-  /// recording (non_finite; flat from a 1 s run).
+  /// non-finite samples (count, runs), the longest stuck run and the share
+  /// of samples stuck at the channel's extreme of the whole recording
+  /// (non_finite; flat from a 1 s run; saturated from 0.1%).
   std::vector<filter::ChannelQuality> quality;
   Index latency_samples = 0;                 ///< the stream's bounded decision delay
 };
