@@ -2985,14 +2985,16 @@ struct StreamingDetector<T>::Impl {
     return q;
   }
 
-  // Channels the data made unusable: not analysed from the start (flat or
-  // disconnected in the probe), or left out for at least flat_run_s of the
+  // EMG channels the data made unusable: not analysed from the start (flat
+  // or disconnected in the probe), or left out for at least flat_run_s of the
   // recording (non-finite or stuck), beside those the metadata marked bad.
+  // (A flat trigger or a stimulus channel is not a bad EMG channel.)
   void add_bad_channels(const std::vector<filter::ChannelQuality>& q, std::vector<std::string>& bad) const {
     if (q.size() != static_cast<std::size_t>(C)) return;
     const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
+      if (!channels[cs].type.empty() && channels[cs].type != "EMG") continue;
       const bool unused = (q[cs].flags & (filter::quality_flat | filter::quality_disconnected)) != 0;
       if (!unused && health[cs].unusable < flat_run) continue;
       const std::string& name = channels[cs].name;
