@@ -498,6 +498,10 @@ struct StreamingDetector<T>::Impl {
     std::vector<SampleRange> runs;  // closed non-finite runs (the first kMaxReportedRuns)
   };
   std::vector<ChannelHealth> health;
+  // Gaps: samples at which every usable electrode is non-finite (a blanked
+  // BAD annotation, the whole amplifier dropping out). A recording's gap, in
+  // its bad_signal mask, not any one electrode's fault.
+  ChannelHealth gaps;
   detection::BlockFloor sig_floor, d_loc, d_scale;
   std::vector<detail::ThinnedHistory> sd_history;  // block SDs for the summary's noise floor (bounded)
   std::vector<double> sigma;                  // current block's floor per channel
@@ -681,6 +685,7 @@ struct StreamingDetector<T>::Impl {
     z2_hist.assign(static_cast<std::size_t>(C * L), 0.0);
     stuck_count.assign(static_cast<std::size_t>(C), 0);
     health.assign(static_cast<std::size_t>(C), ChannelHealth{});
+    gaps = ChannelHealth{};
     const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
     d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
@@ -1175,6 +1180,12 @@ struct StreamingDetector<T>::Impl {
       }
       const Index t = t0 + i;
       const bool sample_bad = n_usable > 0 && n_nonfinite + n_stuck >= frac_min;
+      if (n_usable > 0 && n_nonfinite == n_usable) {
+        ++gaps.non_finite;
+        if (gaps.open_run < 0) gaps.open_run = t;
+      } else if (gaps.open_run >= 0) {
+        close_run(gaps, t);
+      }
       bad_ring[static_cast<std::size_t>(slot(t))] = sample_bad ? 1 : 0;
       if (sample_bad && bad_start < 0) bad_start = t;
       if (!sample_bad && bad_start >= 0) {
@@ -2970,12 +2981,14 @@ struct StreamingDetector<T>::Impl {
     std::vector<filter::ChannelQuality> q = quality;
     if (q.size() != static_cast<std::size_t>(C)) return q;  // nothing screened yet
     const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
+    const std::vector<SampleRange> gap_runs = runs_of(gaps);
     for (std::size_t c = 0; c < q.size(); ++c) {
       const ChannelHealth& hl = health[c];
-      q[c].n_non_finite = hl.non_finite;
-      q[c].non_finite_runs = hl.runs;
-      if (hl.open_run >= 0 && hl.runs.size() < kMaxReportedRuns) q[c].non_finite_runs.push_back({hl.open_run, a_end});
-      if (hl.non_finite > 0) q[c].flags |= filter::quality_non_finite;
+      // The channel's own losses: its runs outside the recording's gaps.
+      Index in_gaps = 0;
+      q[c].non_finite_runs = subtract_runs(runs_of(hl), gap_runs, in_gaps);
+      q[c].n_non_finite = hl.non_finite - in_gaps;
+      if (q[c].n_non_finite > 0) q[c].flags |= filter::quality_non_finite;
       q[c].longest_flat_run = std::max(q[c].longest_flat_run, hl.longest_stuck);
       if (hl.longest_stuck >= flat_run) q[c].flags |= filter::quality_flat;
       const double clipped = a_end > 0 ? static_cast<double>(hl.clipped) / static_cast<double>(a_end) : 0.0;
@@ -2983,6 +2996,32 @@ struct StreamingDetector<T>::Impl {
       if (clipped >= filter::QualityOptions{}.saturation_fraction) q[c].flags |= filter::quality_saturated;
     }
     return q;
+  }
+
+  std::vector<SampleRange> runs_of(const ChannelHealth& hl) const {
+    std::vector<SampleRange> r = hl.runs;
+    if (hl.open_run >= 0 && r.size() < kMaxReportedRuns) r.push_back({hl.open_run, a_end});
+    return r;
+  }
+
+  // The parts of runs a outside runs b (both sorted, disjoint); `removed`
+  // counts the samples taken out.
+  static std::vector<SampleRange> subtract_runs(const std::vector<SampleRange>& a, const std::vector<SampleRange>& b,
+                                                Index& removed) {
+    std::vector<SampleRange> out;
+    removed = 0;
+    std::size_t j = 0;
+    for (SampleRange r : a) {
+      while (j < b.size() && b[j].stop <= r.start) ++j;
+      for (std::size_t k = j; k < b.size() && b[k].start < r.stop; ++k) {
+        const Index lo = std::max(r.start, b[k].start), hi = std::min(r.stop, b[k].stop);
+        if (lo > r.start) out.push_back({r.start, lo});
+        removed += hi - lo;
+        r.start = hi;
+      }
+      if (r.start < r.stop) out.push_back(r);
+    }
+    return out;
   }
 
   // EMG channels the data made unusable: not analysed from the start (flat
@@ -2996,7 +3035,9 @@ struct StreamingDetector<T>::Impl {
       const auto cs = static_cast<std::size_t>(c);
       if (!channels[cs].type.empty() && channels[cs].type != "EMG") continue;
       const bool unused = (q[cs].flags & (filter::quality_flat | filter::quality_disconnected)) != 0;
-      if (!unused && health[cs].unusable < flat_run) continue;
+      // A usable electrode is non-finite at every gap sample: not its fault.
+      const Index own = health[cs].unusable - (usable[cs] ? gaps.non_finite : 0);
+      if (!unused && own < flat_run) continue;
       const std::string& name = channels[cs].name;
       if (std::find(bad.begin(), bad.end(), name) == bad.end()) bad.push_back(name);
     }

@@ -127,6 +127,38 @@ TEST_CASE("NaN runs leave their electrode out, are reported, and never propagate
   CHECK(!r.events.empty());
 }
 
+TEST_CASE("a gap on every electrode is the recording's, not any channel's", "[stream]") {
+  // A BAD annotation (blanked for the engine) and an amplifier dropout (all
+  // electrodes non-finite) are bad_signal masks; no channel is reported
+  // non-finite or bad for them.
+  sim::SimulationOptions so;
+  so.duration_s = 30.0;
+  so.rows = 4;
+  so.columns = 4;
+  so.seed = 36;
+  auto s = sim::simulate(so);
+  s.recording.annotations.push_back({10.0, 2.0, "BAD_movement"});
+  auto& x = std::get<RowMatrix<double>>(s.recording.samples);
+  const Index a = static_cast<Index>(20.0 * so.fs), b = static_cast<Index>(21.5 * so.fs);
+  for (Index t = a; t < b; ++t) x.col(t).setConstant(std::numeric_limits<double>::quiet_NaN());
+  // And one electrode's own loss inside the dropout and beyond it.
+  const Index own = static_cast<Index>(21.0 * so.fs), own_end = static_cast<Index>(23.0 * so.fs);
+  for (Index t = own; t < own_end; ++t) x(5, t) = std::numeric_limits<double>::quiet_NaN();
+  const auto r = detect(s.recording);
+  CHECK(inside(r.masks, static_cast<Index>(11.0 * so.fs), MaskReason::bad_signal));
+  CHECK(inside(r.masks, (a + b) / 2, MaskReason::bad_signal));
+  for (std::size_t c = 0; c < r.quality.size(); ++c) {
+    INFO("channel " << c);
+    if (c == 5) continue;
+    CHECK((r.quality[c].flags & filter::quality_non_finite) == 0);
+    CHECK(r.quality[c].n_non_finite == 0);
+  }
+  // Channel 5 is charged with what it lost outside the gap only.
+  CHECK(r.quality[5].non_finite_runs == std::vector<SampleRange>{{b, own_end}});
+  CHECK(r.quality[5].n_non_finite == own_end - b);
+  CHECK(r.summary.bad_channels == std::vector<std::string>{s.recording.channels[5].name});
+}
+
 TEST_CASE("an electrode lost for good is listed as bad and leaves the units whole", "[stream]") {
   // A grid electrode lifts off a third of the way in: its samples become
   // NaN for the rest of the recording. The other 15 carry on; the units
