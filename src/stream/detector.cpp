@@ -690,7 +690,9 @@ struct StreamingDetector<T>::Impl {
     sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
     d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
     d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
-    sd_history.assign(static_cast<std::size_t>(C), detail::ThinnedHistory{});
+    // Constructed in place: each reserves its capacity (a copy would not).
+    sd_history.clear();
+    sd_history.resize(static_cast<std::size_t>(C));
     sigma.assign(static_cast<std::size_t>(C), 1.0);
     floor_sig.assign(static_cast<std::size_t>(C), 0.0);
     floor_loc.assign(static_cast<std::size_t>(C), 0.0);
