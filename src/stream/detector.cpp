@@ -2590,6 +2590,15 @@ struct StreamingDetector<T>::Impl {
         cand.snippet(c, j) -= static_cast<float>(p.second_scale * copy_at(W, c, j, p.second_lag));
   }
 
+  // Whether the candidate still peaks at its own time (+-kRetimeSearchMs)
+  // by kRescuePeakSd noise SDs on its channel (retime_row holds that row).
+  bool own_peak_left(const Candidate& cand) const {
+    const Index r = samples_of(kRetimeSearchMs, fs);
+    const Index j = features::largest_deflection(retime_row, snippet_half - r, snippet_half + r + 1);
+    const double sd = cand.noise_sd[static_cast<std::size_t>(cand.event.channel)];
+    return std::abs(retime_row[static_cast<std::size_t>(j)]) >= kRescuePeakSd * sd;
+  }
+
   // A discharge already reported less than `distance` samples from sample.
   bool reported_within(Index sample, Index distance) const {
     return std::any_of(recent.begin(), recent.end(), [&](const Recent& x) { return std::abs(x.sample - sample) < distance; });
@@ -2662,6 +2671,16 @@ struct StreamingDetector<T>::Impl {
         retime_row.resize(static_cast<std::size_t>(cand.snippet.cols()));
         for (Index j = 0; j < cand.snippet.cols(); ++j) retime_row[static_cast<std::size_t>(j)] = cand.snippet(ch, j);
         set_shape(cand.event, features::waveform_features(retime_row, snippet_half, sd, fs));
+        // Another unit's copy that leaves nothing of this candidate's own
+        // peak (under kRescuePeakSd) explained all of it: the candidate was
+        // that discharge's potential, seen through a template timed on
+        // another of its phases (a complex unit's late phase that founded a
+        // unit of its own). Only the second is a discharge.
+        if (second && peeled.second_unit != peeled.first_unit && !own_peak_left(cand)) {
+          second->event.unit = units.canonical(peeled.second_unit);
+          record_assigned(*std::move(second));
+          continue;
+        }
       }
       const int unit = units.assign(cand.snippet, cand.noise_sd, !cand.tentative);
       if (unit < 0) continue;  // tentative, and no established unit's waveform
