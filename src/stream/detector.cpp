@@ -408,7 +408,7 @@ struct StreamingDetector<T>::Impl {
   Index box_len = 1;
   double box_noise_gain = 0.0;
   Index B, P, Pb, L, Bm, H, gap, max_len, snippet_half, stuck_n, refractory, merge, isolated, search_before, search_after,
-      feature_half, pad, derecruit, final_delay, assign_margin, latency, Pmax;
+      flat_run, feature_half, pad, derecruit, final_delay, assign_margin, latency, Pmax;
   std::vector<bool> usable;
   Index n_usable = 0;
   detection::Neighbourhood nb;
@@ -591,6 +591,9 @@ struct StreamingDetector<T>::Impl {
     max_len = samples_of(kMaxClusterMs, fs);
     snippet_half = std::max<Index>(1, samples_of(opt.snippet_ms, fs));
     stuck_n = std::max<Index>(3, samples_of(kStuckMs, fs));
+    // The screening's flat run: a stuck run this long makes a channel flat,
+    // and this much time left out makes it a bad channel.
+    flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
     refractory = std::max<Index>(1, samples_of(opt.refractory_ms, fs));
     merge = samples_of(opt.merge_ms, fs);
     isolated = samples_of(kIsolatedMs, fs);
@@ -2590,13 +2593,12 @@ struct StreamingDetector<T>::Impl {
         cand.snippet(c, j) -= static_cast<float>(p.second_scale * copy_at(W, c, j, p.second_lag));
   }
 
-  // Whether the candidate still peaks at its own time (+-kRetimeSearchMs)
-  // by kRescuePeakSd noise SDs on its channel (retime_row holds that row).
-  bool own_peak_left(const Candidate& cand) const {
+  // Whether a candidate's row (its channel's snippet, noise SD sd) still
+  // peaks at the candidate's own time (+-kRetimeSearchMs) by kRescuePeakSd.
+  bool own_peak_left(const std::vector<double>& row, double sd) const {
     const Index r = samples_of(kRetimeSearchMs, fs);
-    const Index j = features::largest_deflection(retime_row, snippet_half - r, snippet_half + r + 1);
-    const double sd = cand.noise_sd[static_cast<std::size_t>(cand.event.channel)];
-    return std::abs(retime_row[static_cast<std::size_t>(j)]) >= kRescuePeakSd * sd;
+    const Index j = features::largest_deflection(row, snippet_half - r, snippet_half + r + 1);
+    return std::abs(row[static_cast<std::size_t>(j)]) >= kRescuePeakSd * sd;
   }
 
   // A discharge already reported less than `distance` samples from sample.
@@ -2676,7 +2678,7 @@ struct StreamingDetector<T>::Impl {
         // that discharge's potential, seen through a template timed on
         // another of its phases (a complex unit's late phase that founded a
         // unit of its own). Only the second is a discharge.
-        if (second && peeled.second_unit != peeled.first_unit && !own_peak_left(cand)) {
+        if (second && peeled.second_unit != peeled.first_unit && !own_peak_left(retime_row, sd)) {
           second->event.unit = units.canonical(peeled.second_unit);
           record_assigned(*std::move(second));
           continue;
@@ -3001,7 +3003,6 @@ struct StreamingDetector<T>::Impl {
   std::vector<filter::ChannelQuality> whole_stream_quality() const {
     std::vector<filter::ChannelQuality> q = quality;
     if (q.size() != static_cast<std::size_t>(C)) return q;  // nothing screened yet
-    const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
     const std::vector<SampleRange> gap_runs = runs_of(gaps);
     for (std::size_t c = 0; c < q.size(); ++c) {
       const ChannelHealth& hl = health[c];
@@ -3051,7 +3052,6 @@ struct StreamingDetector<T>::Impl {
   // (A flat trigger or a stimulus channel is not a bad EMG channel.)
   void add_bad_channels(const std::vector<filter::ChannelQuality>& q, std::vector<std::string>& bad) const {
     if (q.size() != static_cast<std::size_t>(C)) return;
-    const auto flat_run = static_cast<Index>(std::ceil(filter::QualityOptions{}.flat_run_s * fs));
     for (Index c = 0; c < C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
       if (!channels[cs].type.empty() && channels[cs].type != "EMG") continue;
