@@ -13,6 +13,16 @@
 
 namespace fasctrack::features {
 
+namespace {
+// How far from the main peak the peak to peak looks for the opposite phases
+// (see waveform_features): a surface MUAP's phases are 1-4 ms wide. On
+// simulated 8x8 grids at 7 uV noise the reported amplitude over the true
+// one measured median 0.57 (0.88, 0.91, 0.92 with 2, 3, 4 ms), and 44% of
+// the events under half of it (2%, 0, 0); 3 ms keeps the 95th percentile
+// at 1.17 (4 ms: 1.20), where the noise around a small potential adds to it.
+constexpr double kOppositePhaseMs = 3.0;
+}  // namespace
+
 Index largest_deflection(std::span<const double> w, Index begin, Index end) {
   const Index n = static_cast<Index>(w.size());
   begin = std::clamp<Index>(begin, 0, n);
@@ -89,8 +99,19 @@ WaveformFeatures waveform_features(std::span<const double> w, Index peak, double
     hi = std::max(hi, at(i));
     area += std::abs(at(i));
   }
-  f.amplitude_uv = hi - lo;
+  f.span_uv = hi - lo;
   f.area_uv_ms = area * 1e3 / fs;
+  // The opposite phases of a surface MUAP lie within ~kOppositePhaseMs of
+  // its main peak. At low SNR they sink under the duration level, and the
+  // duration shrinks to the main phase alone, whose own peak to peak is then
+  // a fraction of the potential's (a 40 uV potential over 7 uV noise
+  // measured 4-15 uV): the peak to peak is taken over that reach as well.
+  const Index reach = std::max<Index>(1, static_cast<Index>(std::lround(kOppositePhaseMs * 1e-3 * fs)));
+  for (Index i = std::max<Index>(0, peak - reach); i <= std::min(n - 1, peak + reach); ++i) {
+    lo = std::min(lo, at(i));
+    hi = std::max(hi, at(i));
+  }
+  f.amplitude_uv = hi - lo;
 
   // Phases: sign changes with hysteresis at +-noise SD, so noise riding on a
   // slow phase does not count as extra crossings.
@@ -106,7 +127,7 @@ WaveformFeatures waveform_features(std::span<const double> w, Index peak, double
 
   // Turns: a reversal counts once the signal has retraced more than delta
   // from the running extremum (hysteresis turn counting).
-  const double delta = std::max(4.0 * sd, 0.1 * f.amplitude_uv);
+  const double delta = std::max(4.0 * sd, 0.1 * f.span_uv);
   int turns = 0, direction = 0;
   double extremum = at(onset), hi_seen = at(onset), lo_seen = at(onset);
   for (Index i = onset + 1; i <= offset; ++i) {

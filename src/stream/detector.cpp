@@ -345,6 +345,10 @@ struct Candidate {
   std::vector<char> channels;
   double score = 0.0;
   double peak_uv = 0.0;  // largest absolute deflection (zero-phase) on the event channel
+  // Peak to peak within the measured duration (WaveformFeatures::span_uv):
+  // the size the guards and merge rules compare. The reported amplitude
+  // also takes in opposite phases too small for the duration.
+  double span_uv = 0.0;
   // Too small to stand on its own, kept only if it repeats an established
   // unit's waveform (see the rescue rule in refine_segment).
   bool tentative = false;
@@ -352,6 +356,11 @@ struct Candidate {
   // neighbour_coherence): it gives way to any other candidate nearby.
   bool coherent_only = false;
 };
+
+void set_shape(Candidate& cand, const features::WaveformFeatures& f) {
+  set_shape(cand.event, f);
+  cand.span_uv = f.span_uv;
+}
 
 }  // namespace
 
@@ -1919,15 +1928,15 @@ struct StreamingDetector<T>::Impl {
     // phase, not a one-sample spike of a quantised signal) spans at least
     // that peak from the baseline.
     const bool narrow_muap = strong && feat.peak_width_ms <= kSliverPeakWidthMs &&
-                             feat.amplitude_uv >= kSliverMinShare * best_abs;
-    const double span_uv = narrow_muap ? std::max(feat.amplitude_uv, best_abs) : feat.amplitude_uv;
+                             feat.span_uv >= kSliverMinShare * best_abs;
+    const double span_uv = narrow_muap ? std::max(feat.span_uv, best_abs) : feat.span_uv;
     const bool sliver = n_chan <= 1 && span_uv < min_peak_sd * sd_best;
     // A discharge that reaches the detection threshold spans, trough to
     // crest, at least twice its minimum peak; a smaller measured potential
     // is a ripple (ECG, a neighbour's tail) that happened to peak high.
     // Low-SNR discharges on a large grid are vouched for by their spread
     // (many electrodes above 4 SD), so the test is for small footprints.
-    const bool faint = nb.grid && n_chan < kFaintSpread && feat.amplitude_uv < kFaintSd * sd_best;
+    const bool faint = nb.grid && n_chan < kFaintSpread && feat.span_uv < kFaintSd * sd_best;
     // Band-limited noise spans ~4.5-5.5 SD from trough to crest over a
     // window of this length; a grid candidate that does not reach
     // kNoiseRangeSd on its own channel is a noise excursion summed over the
@@ -1981,11 +1990,14 @@ struct StreamingDetector<T>::Impl {
     ev.sample = sample;
     ev.time_s = static_cast<double>(sample) / fs;
     ev.channel = best;
-    set_shape(ev, feat);
+    set_shape(cand, feat);
     // A rescued sliver's measured potential shrank to part of its main
     // phase (that is why it was too small); its peak to peak around the
     // peak is the better measure of its size.
-    if (rescue && sliver) ev.amplitude_uv = std::max(feat.amplitude_uv, best_p2p);
+    if (rescue && sliver) {
+      ev.amplitude_uv = std::max(feat.amplitude_uv, best_p2p);
+      cand.span_uv = std::max(feat.span_uv, best_p2p);
+    }
     ev.n_channels = std::max<Index>(1, n_chan);
     // Confidence: how far above threshold the detection score rose (0.5 at
     // the threshold, towards 1 well above it), times a shape term that
@@ -2145,8 +2157,8 @@ struct StreamingDetector<T>::Impl {
           changed = true;
           break;
         }
-        const double small = std::min(x.event.amplitude_uv, y.event.amplitude_uv);
-        const double large = std::max(x.event.amplitude_uv, y.event.amplitude_uv);
+        const double small = std::min(x.span_uv, y.span_uv);
+        const double large = std::max(x.span_uv, y.span_uv);
         // Within merge_ms a clearly smaller candidate that is not the same
         // waveform again (a doublet repeats the unit's potential at a
         // similar size) is another part of the larger one's potential: a
@@ -2159,7 +2171,7 @@ struct StreamingDetector<T>::Impl {
           // can shrink to a single phase); across electrodes, the larger
           // potential.
           const bool keep_x = x.event.channel == y.event.channel ? x.peak_uv >= y.peak_uv
-                                                                 : x.event.amplitude_uv >= y.event.amplitude_uv;
+                                                                 : x.span_uv >= y.span_uv;
           merge_pair(i, keep_x);
           changed = true;
           break;
@@ -2244,6 +2256,7 @@ struct StreamingDetector<T>::Impl {
     ev.n_channels = std::max(ev.n_channels, lv.n_channels);
     ev.confidence = std::max(ev.confidence, lv.confidence);
     it->peak_uv = late.peak_uv;
+    it->span_uv = late.span_uv;
     std::rotate(it, it + 1,
                 std::upper_bound(it + 1, assigned.end(), lv.sample, [](Index s, const Candidate& x) { return s < x.event.sample; }));
   }
@@ -2317,11 +2330,11 @@ struct StreamingDetector<T>::Impl {
     // quantised recording's one-sample spike) measures no span at all.
     const auto feat = features::waveform_features(retime_row, j, cand.noise_sd[static_cast<std::size_t>(ch)], fs);
     const double peak = std::abs(retime_row[static_cast<std::size_t>(j)]);
-    if (!(feat.amplitude_uv > 0.0)) return false;
+    if (!(feat.span_uv > 0.0)) return false;
     ev.sample = moved;
     ev.time_s = static_cast<double>(ev.sample) / fs;
     ev.channel = ch;
-    set_shape(ev, feat);
+    set_shape(cand, feat);
     cand.peak_uv = peak;
     return true;
   }
@@ -2569,14 +2582,14 @@ struct StreamingDetector<T>::Impl {
         masked_by(sample, {MaskReason::startup, MaskReason::bad_signal, MaskReason::artefact}))
       return std::nullopt;
     const auto feat = features::waveform_features(retime_row, j, sd, fs);
-    if (!(feat.amplitude_uv > 0.0)) return std::nullopt;  // no span: a lone sample, not a potential
+    if (!(feat.span_uv > 0.0)) return std::nullopt;  // no span: a lone sample, not a potential
     Candidate second;
     Event& ev = second.event;
     ev = cand.event;
     ev.sample = sample;
     ev.time_s = static_cast<double>(sample) / fs;
     ev.channel = ch;
-    set_shape(ev, feat);
+    set_shape(second, feat);
     // Confidence from the fit's gain (a chi-square with one degree of
     // freedom): 0.5 at kPeelMinGain, towards 1 well above it.
     const double margin = std::sqrt(p.gain) - std::sqrt(kPeelMinGain);
@@ -2672,7 +2685,7 @@ struct StreamingDetector<T>::Impl {
         const double sd = cand.noise_sd[static_cast<std::size_t>(ch)];
         retime_row.resize(static_cast<std::size_t>(cand.snippet.cols()));
         for (Index j = 0; j < cand.snippet.cols(); ++j) retime_row[static_cast<std::size_t>(j)] = cand.snippet(ch, j);
-        set_shape(cand.event, features::waveform_features(retime_row, snippet_half, sd, fs));
+        set_shape(cand, features::waveform_features(retime_row, snippet_half, sd, fs));
         // Another unit's copy that leaves nothing of this candidate's own
         // peak (under kRescuePeakSd) explained all of it: the candidate was
         // that discharge's potential, seen through a template timed on

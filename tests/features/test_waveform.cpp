@@ -59,6 +59,29 @@ TEST_CASE("polyphasic potential counts its phases and turns; noise excursions fa
   CHECK(f.onset >= 240);
 }
 
+// At low SNR a potential's opposite phases sink under the duration level
+// (2.5 noise SDs) and the duration shrinks to its main phase. The peak to
+// peak is still the potential's: its opposite phases lie within 3 ms of the
+// main peak. Within the duration alone (span_uv), a main phase of -24 uV
+// flanked by +12 uV phases measures 6 uV: a sixth of it.
+TEST_CASE("the peak to peak takes in opposite phases too small for the duration", "[features]") {
+  const double fs = 2048.0;
+  std::vector<double> w(120, 0.0);
+  const Index pk = 60;
+  // Main phase -24 uV (~1.5 ms wide), flanked by +12 uV phases whose peaks
+  // lie 1.5 ms away: under 2.5 x 6 uV, so outside the duration.
+  const double shape[] = {2, 6, 10, 12, 10, 4, -8, -18, -24, -18, -8, 4, 10, 12, 10, 6, 2};
+  for (Index i = 0; i < 17; ++i) w[static_cast<std::size_t>(pk - 8 + i)] = shape[i];
+  const auto f = features::waveform_features(w, pk, 6.0, fs);
+  CHECK(f.onset >= pk - 2);
+  CHECK(f.offset <= pk + 2);
+  CHECK(f.span_uv == Approx(24.0 - 18.0));
+  CHECK(f.amplitude_uv == Approx(36.0));
+  // Nothing beyond the reach: a phase 6 ms away is another potential's.
+  w[static_cast<std::size_t>(pk + 12)] = 40.0;
+  CHECK(features::waveform_features(w, pk, 6.0, fs).amplitude_uv == Approx(36.0));
+}
+
 TEST_CASE("features use the noise level: sub-noise wiggles add no phases", "[features]") {
   const double fs = 4096.0;
   auto w = biphasic(fs, 10.0, 30.0, 200);

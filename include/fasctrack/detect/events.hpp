@@ -49,7 +49,7 @@ struct Event {
   double time_s = 0.0;         ///< sample / fs
   Index channel = 0;           ///< channel where the discharge is largest
   int unit = -1;               ///< motor unit label; -1 if unassigned
-  double amplitude_uv = 0.0;   ///< peak-to-peak on the peak channel
+  double amplitude_uv = 0.0;   ///< peak-to-peak on the peak channel (see features::WaveformFeatures)
   double duration_ms = 0.0;
   int phases = 0;
   int turns = 0;

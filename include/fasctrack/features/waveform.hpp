@@ -10,7 +10,13 @@
 namespace fasctrack::features {
 
 struct WaveformFeatures {
-  double amplitude_uv = 0.0;   ///< peak-to-peak within the duration (the whole window if no duration)
+  /// Peak-to-peak of the potential: over the duration and, at least, within
+  /// 3 ms of the main peak, where its opposite phases lie even when they
+  /// are too small to reach the duration level (low SNR).
+  double amplitude_uv = 0.0;
+  /// Peak-to-peak within the duration only: at low SNR the main phase alone
+  /// (what the detector's size guards test; see detector.cpp).
+  double span_uv = 0.0;
   double duration_ms = 0.0;
   int phases = 0;
   int turns = 0;
