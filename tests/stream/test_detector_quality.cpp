@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -522,6 +523,40 @@ TEST_CASE("near-equal phases: the unit's template decides where a discharge is t
   // The first three discharges come before the template is an average.
   CHECK(at_first <= 3);
   CHECK(at_second >= n - 3);
+}
+
+// On a simulated grid (seed 2000, 5 uV noise) the complex unit's founder is
+// timed on an early phase 10 ms before its largest deflection, and its
+// second discharge, aligned to the founder, was timed there too. On a grid
+// the template of the two already says where the potential peaks.
+TEST_CASE("grid: a complex unit's discharges follow its template from the second on", "[stream][quality]") {
+  sim::SimulationOptions so;
+  so.fs = 2048.0;
+  so.duration_s = 120.0;
+  so.noise_uv = 5.0;
+  so.seed = 2000;
+  const auto s = sim::simulate(so);
+  const auto events = detect(s.recording).events;
+  const double tol = 0.005 * so.fs;
+  std::vector<Index> off;  // complex discharges found only 5-15 ms away
+  int complex_discharges = 0;
+  for (const auto& t : s.events) {
+    if (!t.complex) continue;
+    ++complex_discharges;
+    auto within = [&](double lo, double hi) {
+      return std::any_of(events.begin(), events.end(), [&](const Event& e) {
+        const double d = std::abs(static_cast<double>(e.sample - t.sample));
+        return d >= lo && d <= hi;
+      });
+    };
+    if (!within(0.0, tol) && within(tol, 3.0 * tol)) off.push_back(t.sample);
+  }
+  std::string where;
+  for (Index t : off) where += std::to_string(t) + " ";
+  INFO(complex_discharges << " complex discharges; timed on another phase: " << where);
+  REQUIRE(complex_discharges >= 10);
+  // Only the founder (the first two before re-timing on a grid began at 2).
+  CHECK(off.size() <= 1);
 }
 
 // A propagating potential whose size dips between the innervation zone and
