@@ -234,10 +234,11 @@ constexpr Index kRetimeMinCount = 4;
 // 2 true events fewer on one sample of 6 seeds, 1 false event fewer on the
 // other), so leads wait for kRetimeMinCount.
 constexpr Index kRetimeMinCountGrid = 2;
-// A candidate too small to stand alone is rescued by an established unit's
-// template only if its zero-phase peak reaches this many noise SDs (band-
-// limited noise exceeds 4 SD about once per 30000 samples per channel) and
-// its peak to peak kRescueRangeSd: above the ~4.5-5.5 SD that band-limited
+// A candidate too small to stand alone is rescued by the template of a unit
+// seen at least twice (see cluster::UnitTracker::assign, may_found) only if
+// its zero-phase peak reaches this many noise SDs (band-limited noise
+// exceeds 4 SD about once per 30000 samples per channel) and its peak to
+// peak kRescueRangeSd: above the ~4.5-5.5 SD that band-limited
 // noise spans over the window, if short of the kNoiseRangeSd a candidate
 // needs to stand alone (the unit's waveform vouches for the rest).
 constexpr double kRescuePeakSd = 4.0;
@@ -1977,9 +1978,10 @@ struct StreamingDetector<T>::Impl {
     // noise excursions, which cost most on single leads where nothing
     // neighbouring can vouch for a discharge) whose zero-phase peak still
     // reaches kRescuePeakSd is kept tentatively, and becomes an event only if
-    // it repeats the waveform of a unit already established by larger
-    // discharges (see assign_ready). Noise does not repeat a multichannel
-    // waveform; a motor unit does, discharge after discharge.
+    // it repeats the waveform of a unit that two larger discharges have
+    // shown (see assign_ready, cluster::UnitTracker::assign). Noise does not
+    // repeat a multichannel waveform; a motor unit does, discharge after
+    // discharge.
     // A sweep hit (see sweep_block) is judged the same way, its size vouched
     // for by the template's matched filter; it never makes a mask.
     const bool rescue = sweep_hit ? !implausible
@@ -2709,7 +2711,7 @@ struct StreamingDetector<T>::Impl {
         }
       }
       const int unit = units.assign(cand.snippet, cand.noise_sd, !cand.tentative);
-      if (unit < 0) continue;  // tentative, and no established unit's waveform
+      if (unit < 0) continue;  // tentative, and no known unit's waveform
       if (nb.grid && units.units()[static_cast<std::size_t>(unit)].count == kFibreVoteCount)
         vote_fibre_axis(units.units()[static_cast<std::size_t>(unit)].waveform_uv);
       cand.event.unit = unit;

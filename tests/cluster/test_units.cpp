@@ -422,7 +422,7 @@ TEST_CASE("UnitTracker does not realign a discharge onto another one in its snip
   }
 }
 
-TEST_CASE("UnitTracker takes a tentative discharge only into an established unit", "[cluster]") {
+TEST_CASE("UnitTracker takes a tentative discharge only into a unit seen twice", "[cluster]") {
   const test::Shape shape = test::triphasic(1.2);
   const std::vector<double> sd{4.0, 4.0};
   auto discharge = [&](double scale, std::mt19937& rng) {
@@ -434,10 +434,23 @@ TEST_CASE("UnitTracker takes a tentative discharge only into an established unit
   };
   UnitTracker tracker(2, kSnippet, kFs);
   std::mt19937 rng(9);
-  // Too few members yet: nothing to be matched against.
+  // No unit yet: nothing to be matched against, and nothing founded.
+  CHECK(tracker.assign(discharge(1.0, rng), sd, false) == -1);
+  CHECK(tracker.units().empty());
+  // A founder alone may be a chance event: its own waveform is refused.
   REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
   CHECK(tracker.assign(discharge(1.0, rng), sd, false) == -1);
-  for (int i = 0; i < 3; ++i) REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
+  CHECK(tracker.units()[0].count == 1);
+  // Seen twice, it takes the unit's own discharge, and refuses noise.
+  REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
+  for (int i = 0; i < 20; ++i) {
+    RowMatrix<float> noise = RowMatrix<float>::Zero(2, kSnippet);
+    test::add_noise(noise, sd, rng);
+    CHECK(tracker.assign(noise, sd, false) == -1);
+  }
+  CHECK(tracker.units()[0].count == 2);
+  CHECK(tracker.assign(discharge(1.0, rng), sd, false) == 0);
+  for (int i = 0; i < 2; ++i) REQUIRE(tracker.assign(discharge(1.0, rng), sd) == 0);
   const Index count = tracker.units()[0].count;
   const RowMatrix<float> before = tracker.units()[0].waveform_uv;
   // Noise alone, and another shape, are refused and change nothing.

@@ -138,20 +138,22 @@ def test_neurokit2_voluntary_bursts_are_masked_not_counted():
 
 def test_biosppy_rest_recording_is_a_negative_control(real_data):
     # Almost entirely rest, activity barely above noise (12-bit counts, ~0.8 uV
-    # each). Recorded finding (README): 18 small events, 9-22 uV peak-to-peak,
-    # 9 of them in the weak-activity stretches its README describes (35-41 s,
+    # each). Recorded finding (README): 19 small events, 9-22 uV peak-to-peak,
+    # 10 of them in the weak-activity stretches its README describes (35-41 s,
     # 50-58 s); nothing large. Over-sensitivity on this quantised single lead
     # is a known open problem, so this pins today's behaviour as an upper bound.
     # (14 until small candidates that repeat an established unit's waveform
     # were rescued: the four added, at 36.8, 38.7, 54.1 and 99.4 s, carry the
     # label of a unit the recording had already shown three times, three of
     # them inside those stretches.)
+    # (18 until a unit seen twice, not three times, could take them: the one
+    # added, at 54.4 s, 42 ms after another discharge, lies in a weak stretch.)
     # The known-unit sweep adds one more (62.8 s, 11 uV): a copy, at its own
     # size, of the unit the recording had already shown nine times.
     rec = fasctrack.read(real_data / "biosppy-emg" / "emg.txt", scale_to_uv=0.8)
     r = fasctrack.detect(rec)
     without = fasctrack.detect(rec, known_unit_sweep=False).events
-    assert len(without) <= 18, without
+    assert len(without) <= 19, without
     t = without.time_s
     weak = t.between(35, 41) | t.between(50, 58)
     assert (~weak).sum() <= 9, without[~weak]

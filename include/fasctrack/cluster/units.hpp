@@ -84,8 +84,9 @@ class UnitTracker {
   /// (always a live unit's). Never allocates once the unit count stops
   /// growing. Throws std::invalid_argument on a shape mismatch or when no
   /// channel has a positive, finite noise SD.
-  /// With may_found false, a discharge that matches no unit of at least 3
-  /// members is not taken: returns -1 and no template changes.
+  /// With may_found false, a discharge that matches no unit of at least 2
+  /// members is not taken (it founds none): returns -1 and no template
+  /// changes.
   int assign(const RowMatrix<float>& snippet_uv, const std::vector<double>& noise_sd_uv, bool may_found = true);
   /// Where the last assigned discharge sits against its unit's template:
   /// snippet column j + last_lag() matches template column j (0 for a
