@@ -237,9 +237,8 @@ constexpr Index kRetimeMinCountGrid = 2;
 // Tonic firing (see record_assigned) is a unit discharging continually,
 // at the 5-20 Hz of low-level voluntary or tonic activity (higher rates
 // come with a contraction the RMS rule masks). An interval under this (a
-// 40 Hz rate) is a doublet, which fasciculating units fire 5-25 ms apart
-// (where the two potentials overlap: the merge window), not a step of
-// continual firing. Counted as one, a doublet and the unit's next discharge
+// rate over 40 Hz; the merge window, within which two potentials overlap)
+// is a doublet's (5-110 ms), not a step of continual firing. Counted as one, a doublet and the unit's next discharge
 // within tonic_isi_ms no longer make a tonic mask (simulated grids with
 // doublets, seeds 2000-2005: 7 true events were inside such masks).
 constexpr double kDoubletFusedMs = 25.0;
