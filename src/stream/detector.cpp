@@ -315,15 +315,6 @@ constexpr double kSweepSettleMs = 60.0;
 
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
-// An event's shape fields from its waveform's features.
-void set_shape(Event& ev, const features::WaveformFeatures& f) {
-  ev.amplitude_uv = f.amplitude_uv;
-  ev.duration_ms = f.duration_ms;
-  ev.phases = f.phases;
-  ev.turns = f.turns;
-  ev.area_uv_ms = f.area_uv_ms;
-}
-
 Index next_pow2(Index n) {
   Index r = 1;
   while (r < n) r <<= 1;
@@ -369,16 +360,23 @@ struct Candidate {
   // the size the guards and merge rules compare. The reported amplitude
   // also takes in opposite phases too small for the duration.
   double span_uv = 0.0;
-  // Too small to stand on its own, kept only if it repeats an established
-  // unit's waveform (see the rescue rule in refine_segment).
+  // Too small to stand on its own, kept only if it repeats the waveform of
+  // a unit seen at least twice (see the rescue rule in refine_segment).
   bool tentative = false;
   // Accepted only for the coherence of its neighbours' waveforms (see
   // neighbour_coherence): it gives way to any other candidate nearby.
   bool coherent_only = false;
 };
 
+// A candidate's shape fields (its event's, and the span the size guards
+// compare) from its waveform's features.
 void set_shape(Candidate& cand, const features::WaveformFeatures& f) {
-  set_shape(cand.event, f);
+  Event& ev = cand.event;
+  ev.amplitude_uv = f.amplitude_uv;
+  ev.duration_ms = f.duration_ms;
+  ev.phases = f.phases;
+  ev.turns = f.turns;
+  ev.area_uv_ms = f.area_uv_ms;
   cand.span_uv = f.span_uv;
 }
 

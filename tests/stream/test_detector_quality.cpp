@@ -122,24 +122,30 @@ TEST_CASE("bipolar leads: a unit seen twice takes its discharges too small to st
 
 namespace {
 
-// One bipolar lead of background (the simulator with no units), plus
+// One bipolar lead at 4096 Hz of background only: 3 uV noise, mains and
+// wander (the simulator with no units), for discharges drawn by the test.
+Recording quiet_lead(double duration_s) {
+  sim::SimulationOptions so;
+  so.geometry = sim::Geometry::bipolar;
+  so.bipolar_channels = 1;
+  so.fs = 4096.0;
+  so.duration_s = duration_s;
+  so.n_units = 0;
+  so.noise_uv = 3.0;
+  so.seed = 5;
+  return sim::simulate(so).recording;
+}
+
+// One bipolar lead of background (quiet_lead), plus
 // discharges drawn here: a triphasic potential (a Ricker wavelet, main phase
 // ~1.5 ms, 60 uV peak to peak) and, `lag_ms(k)` later, a second copy at
 // `second_gain` of its size. Returns the detections; `first_at` gets the
 // first potential's peak samples.
 template <class Lag>
 std::vector<Event> pairs_on_a_lead(int n, Lag lag_ms, double second_gain = 0.9, std::vector<double>* first_at = nullptr) {
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.bipolar_channels = 1;
-  so.fs = 4096.0;
-  so.duration_s = 3.0 * n + 8.0;
-  so.n_units = 0;
-  so.noise_uv = 3.0;
-  so.seed = 5;
-  auto rec = sim::simulate(so).recording;
+  auto rec = quiet_lead(3.0 * n + 8.0);
   auto& x = std::get<RowMatrix<double>>(rec.samples);
-  const double fs = so.fs, width = 1e-3 * fs;
+  const double fs = rec.fs, width = 1e-3 * fs;
   auto add = [&](double at, double gain) {
     const double p2p = 1.0 + 2.0 * std::exp(-1.5);  // (1 - u^2) exp(-u^2 / 2): 1 at 0, -2e^-1.5 at +-sqrt(3)
     for (Index i = static_cast<Index>(at - 6 * width); i <= static_cast<Index>(at + 6 * width); ++i) {
@@ -229,17 +235,9 @@ TEST_CASE("time-locked late components are not doublets; doublets at varying int
 // Hz), so they stay events; a run of five at 150 ms is masked.
 TEST_CASE("a doublet and the unit's next discharge are not tonic firing; a run is", "[stream][quality]") {
   const int n = 16;
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.bipolar_channels = 1;
-  so.fs = 4096.0;
-  so.duration_s = 3.0 * n + 8.0;
-  so.n_units = 0;
-  so.noise_uv = 3.0;
-  so.seed = 5;
-  auto rec = sim::simulate(so).recording;
+  auto rec = quiet_lead(3.0 * n + 8.0);
   auto& x = std::get<RowMatrix<double>>(rec.samples);
-  const double fs = so.fs, width = 1e-3 * fs, ms = 1e-3 * fs;
+  const double fs = rec.fs, width = 1e-3 * fs, ms = 1e-3 * fs;
   std::vector<double> triplets, runs;
   for (int k = 0; k < n; ++k) {
     const double t = (6.0 + 3.0 * k + 0.37 * (k % 5)) * fs;
