@@ -393,6 +393,40 @@ TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's
   }
 }
 
+TEST_CASE("UnitTracker realigns a discharge onto a unit seen twice but not onto a founder alone", "[cluster]") {
+  // A complex potential is timed on its main phase and then on its early
+  // phase, as a noisy recording times it discharge by discharge.
+  const double early_ms = -10.0;
+  const test::Shape shape = two_phase(early_ms);
+  const std::vector<double> sd{4.0, 4.0};
+  const Index early = static_cast<Index>(std::lround(early_ms * 1e-3 * kFs));
+  auto discharge = [&](double centre_ms, std::mt19937& rng) {
+    RowMatrix<float> x(2, kSnippet);
+    x.row(0) = test::channel_discharge(shape, 60.0, kSnippet, kFs, -centre_ms, 1.0);
+    x.row(1) = test::channel_discharge(shape, -35.0, kSnippet, kFs, -centre_ms, 1.0);
+    test::add_noise(x, sd, rng);
+    return x;
+  };
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    std::mt19937 rng(seed);
+    {
+      // Against a founder alone the wide search is not made: two noisy
+      // waveforms over +-15 ms find chance alignments.
+      UnitTracker tracker(2, kSnippet, kFs);
+      REQUIRE(tracker.assign(discharge(0.0, rng), sd) == 0);
+      CHECK(tracker.assign(discharge(early_ms, rng), sd) == 1);
+    }
+    // A template of two already takes it, at the early phase's offset.
+    UnitTracker tracker(2, kSnippet, kFs);
+    REQUIRE(tracker.assign(discharge(0.0, rng), sd) == 0);
+    REQUIRE(tracker.assign(discharge(0.0, rng), sd) == 0);
+    CHECK(tracker.assign(discharge(early_ms, rng), sd) == 0);
+    CHECK(std::abs(tracker.last_lag() + early) <= 2);
+    CHECK(tracker.units().size() == 1);
+    CHECK(tracker.units()[0].count == 3);
+  }
+}
+
 TEST_CASE("UnitTracker does not realign a discharge onto another one in its snippet", "[cluster]") {
   // A small discharge of an unknown unit whose snippet also holds a large
   // discharge of a known one 10 ms later: aligned onto that one, it would
