@@ -635,15 +635,20 @@ TEST_CASE("grid: a complex unit's discharges follow its template from the second
 }
 
 // A propagating potential whose size dips between the innervation zone and
-// a larger fibre-end potential (1.0, 0.84, 0.78, 0.95, 1.15 along the row):
-// the event is the innervation zone's, where the discharge starts, although
-// the far end is larger and the electrodes between are under 0.8 of it.
-TEST_CASE("grid: the event electrode is the innervation zone's across a dip in size", "[stream][quality]") {
+// a fibre-end potential (1.0, 0.84, 0.78, 0.95, far along the row). With
+// the far end nearly as large (0.95), noise decides discharge by discharge
+// which is the largest; the event is the innervation zone's, where the
+// discharge starts, although the electrodes between are under 0.8 of the
+// largest. With the far end clearly larger (1.15), the unit's template
+// says so once it averages two discharges, and the event is the far end's
+// largest deflection, as the event time is defined.
+TEST_CASE("grid: across a dip in size the event electrode is the innervation zone's unless the far end is clearly larger", "[stream][quality]") {
+  const double far_end = GENERATE(0.95, 1.15);
   const int n = 12;
   auto rec = quiet_grid(3.0 * n + 8.0, 3.0, 11);
   const double fs = rec.fs, width = 0.5e-3 * fs, step = 2e-3 * fs;
-  const int row = 3, iz = 2;
-  const std::vector<double> along = {0.5, 0.7, 1.0, 0.84, 0.78, 0.95, 1.15, 0.6};  // columns 0-7
+  const int row = 3, iz = 2, far = 6;
+  const std::vector<double> along = {0.5, 0.7, 1.0, 0.84, 0.78, 0.95, far_end, 0.6};  // columns 0-7
   auto channel = [&](int r, int c) {
     for (Index k = 0; k < static_cast<Index>(rec.channels.size()); ++k) {
       const auto& g = rec.channels[static_cast<std::size_t>(k)].grid;
@@ -662,20 +667,24 @@ TEST_CASE("grid: the event electrode is the innervation zone's across a dip in s
     });
   }
   const auto events = detect(rec).events;
-  const Index iz_channel = channel(row, iz);
-  int at_iz = 0;
+  const bool far_larger = far_end > 1.0;
+  const Index expected = channel(row, far_larger ? far : iz);
+  const double delay = far_larger ? (far - iz) * step : 0.0;
+  int at_expected = 0;
   for (double t : starts)
-    at_iz += std::any_of(events.begin(), events.end(), [&](const Event& e) {
-      return e.channel == iz_channel && std::abs(static_cast<double>(e.sample) - t) <= 2.0;
+    at_expected += std::any_of(events.begin(), events.end(), [&](const Event& e) {
+      return e.channel == expected && std::abs(static_cast<double>(e.sample) - (t + delay)) <= 2.0;
     });
   std::string where;
   for (const auto& e : events) where += std::to_string(e.sample) + " on " + std::to_string(e.channel) + "; ";
-  INFO("events (sample on channel): " << where);
-  INFO(events.size() << " detections; " << at_iz << " of " << n << " on the innervation zone's electrode");
+  INFO("far end " << far_end << "; events (sample on channel): " << where);
+  INFO(events.size() << " detections; " << at_expected << " of " << n << " on electrode " << expected);
   CHECK(events.size() == static_cast<std::size_t>(n));
-  // (Timed on the largest electrode, or across the dip only on the one
-  // next to it, none of them is: 0 of 12 before this rule.)
-  CHECK(at_iz >= n - 2);
+  // (With the far end at 1.15, timed on the largest electrode, or across
+  // the dip only on the one next to it, none was on the innervation zone's
+  // before the rule for single discharges; with the rule alone, 1 of 12 was
+  // on the far end's, the rest on the innervation zone's.)
+  CHECK(at_expected >= n - 2);
 }
 
 // A small unit under a wide patch of electrodes at 7 uV noise: on its best
