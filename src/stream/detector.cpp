@@ -145,7 +145,7 @@ constexpr double kNoiseRangeSd = 7.0;
 constexpr double kSizeHalfMs = 3.0;
 constexpr double kSameSizeShare = 0.8;
 // ... and, on a unit's template, within this many SDs of the noise left in
-// the difference of two electrodes' sizes (see template_event_channel).
+// an electrode's size there (see template_event_channel).
 constexpr double kSameSizeNoiseSd = 1.0;
 // ... counted over the electrodes joined to the largest through electrodes
 // of at least kJoinShare of it: between the innervation zone and a fibre-end
@@ -2324,7 +2324,8 @@ struct StreamingDetector<T>::Impl {
     const auto bs = static_cast<std::size_t>(best);
     float level = static_cast<float>(kSameSizeShare) * size[bs];
     if (noise_sd != nullptr && (*noise_sd)[bs] > 0.0) {
-      // Two electrodes' peak to peak differ by noise of SD ~sqrt(2 v) sd.
+      // A template electrode's peak to peak (the difference of two of its
+      // samples) carries noise of SD ~sqrt(2 v) sd.
       const double spread = kSameSizeNoiseSd * std::sqrt(2.0 * v) * (*noise_sd)[bs];
       level = std::max(level, size[bs] - static_cast<float>(spread));
     }
