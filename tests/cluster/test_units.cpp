@@ -347,12 +347,22 @@ TEST_CASE("UnitTracker copes with band-limited noise at a high sampling rate", "
 }
 
 namespace {
-// A complex potential on one channel: an early fibre group 10 ms before the
-// main phase and 0.85 of its size, so noise decides which is the larger in
-// a single discharge.
-// A potential whose early phase (at early_ms) is nearly as large as its main one.
+// A complex potential: an early fibre group (at early_ms, default 10 ms
+// before the main phase) 0.85 of the main phase's size, so noise decides
+// which is the larger in a single discharge.
 test::Shape two_phase(double early_ms = -10.0) {
   return test::Shape{{-0.85, 0.3, -1.0, 0.45}, {early_ms, early_ms + 2.0, 0.0, 2.0}, {0.9, 1.0, 1.0, 1.2}};
+}
+
+// One noisy discharge of that potential on two channels, centred on its
+// main phase (centre_ms = 0) or on another one (centre_ms = early_ms).
+RowMatrix<float> two_phase_discharge(const test::Shape& shape, double centre_ms, const std::vector<double>& sd,
+                                     std::mt19937& rng) {
+  RowMatrix<float> x(2, kSnippet);
+  x.row(0) = test::channel_discharge(shape, 60.0, kSnippet, kFs, -centre_ms, 1.0);
+  x.row(1) = test::channel_discharge(shape, -35.0, kSnippet, kFs, -centre_ms, 1.0);
+  test::add_noise(x, sd, rng);
+  return x;
 }
 }  // namespace
 
@@ -363,14 +373,7 @@ TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's
   const test::Shape shape = two_phase(early_ms);
   const std::vector<double> sd{4.0, 4.0};
   const Index early = static_cast<Index>(std::lround(early_ms * 1e-3 * kFs));
-  auto discharge = [&](double centre_ms, std::mt19937& rng) {
-    // Centred on the main phase (centre_ms = 0) or on the early one.
-    RowMatrix<float> x(2, kSnippet);
-    x.row(0) = test::channel_discharge(shape, 60.0, kSnippet, kFs, -centre_ms, 1.0);
-    x.row(1) = test::channel_discharge(shape, -35.0, kSnippet, kFs, -centre_ms, 1.0);
-    test::add_noise(x, sd, rng);
-    return x;
-  };
+  auto discharge = [&](double centre_ms, std::mt19937& rng) { return two_phase_discharge(shape, centre_ms, sd, rng); };
   for (const double realign_ms : {ClusterOptions{}.realign_lag_ms, 0.0}) {
     ClusterOptions options;
     options.realign_lag_ms = realign_ms;
@@ -400,13 +403,7 @@ TEST_CASE("UnitTracker realigns a discharge onto a unit seen twice but not onto 
   const test::Shape shape = two_phase(early_ms);
   const std::vector<double> sd{4.0, 4.0};
   const Index early = static_cast<Index>(std::lround(early_ms * 1e-3 * kFs));
-  auto discharge = [&](double centre_ms, std::mt19937& rng) {
-    RowMatrix<float> x(2, kSnippet);
-    x.row(0) = test::channel_discharge(shape, 60.0, kSnippet, kFs, -centre_ms, 1.0);
-    x.row(1) = test::channel_discharge(shape, -35.0, kSnippet, kFs, -centre_ms, 1.0);
-    test::add_noise(x, sd, rng);
-    return x;
-  };
+  auto discharge = [&](double centre_ms, std::mt19937& rng) { return two_phase_discharge(shape, centre_ms, sd, rng); };
   for (unsigned seed = 1; seed <= 5; ++seed) {
     std::mt19937 rng(seed);
     {
