@@ -1,7 +1,6 @@
 // The detector's per-block array kernels (see fast_math.hpp), built for
-// SSE2, AVX2 and AVX-512 in one binary like the filter kernels: the cube
-// root's refinement is three vector divisions per value, and wider vectors
-// divide more values per instruction.
+// SSE2, AVX2 and AVX-512 in one binary like the filter kernels: wider
+// vectors add and divide more values per instruction.
 
 #include "core/fast_math.hpp"
 
@@ -16,8 +15,7 @@ namespace fasctrack::detail {
 #define FASCTRACK_MATH_CLONES
 #endif
 
-FASCTRACK_MATH_CLONES void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean,
-                                     double* out) {
+FASCTRACK_MATH_CLONES void mean_rows(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean) {
   std::fill(mean, mean + m, 0.0);
   for (std::size_t r = 0; r < n_rows; ++r) {
     const double* __restrict e = rows[r];
@@ -26,7 +24,6 @@ FASCTRACK_MATH_CLONES void mean_cbrt(const double* const* rows, std::size_t n_ro
   }
   const double count = static_cast<double>(n_rows);
   for (std::size_t i = 0; i < m; ++i) mean[i] /= count;
-  cbrt_array(mean, out, m);
 }
 
 FASCTRACK_MATH_CLONES void correlate_add(const double* x, const double* coef, const std::ptrdiff_t* offset,

@@ -1,10 +1,11 @@
 #pragma once
 // A cube root without a library call, for the detector's hot loop.
 //
-// The detector takes a cube root of every channel's neighbourhood energy at
-// every sample (Wilson-Hilferty: it makes the statistic's noise distribution
-// near-Gaussian). A call to std::cbrt per sample costs more than the rest of
-// that loop, and the call keeps the loop from being vectorised.
+// The detector's statistic is the cube root of a channel's neighbourhood
+// energy (Wilson-Hilferty: it makes its noise distribution near-Gaussian),
+// taken over each block's measured samples and wherever a score may cross
+// the threshold. A call to std::cbrt per value costs more than the rest of
+// those loops, and the call keeps them from being vectorised.
 //
 // Method (textbook, no library code): dividing the IEEE-754 bit pattern by
 // three divides the exponent by three, so bits / 3 plus a bias is a guess
@@ -71,10 +72,10 @@ inline void cbrt_array(const double* x, double* y, std::size_t n) {
       if (cbrt_special(x[i])) y[i] = std::cbrt(x[i]);
 }
 
-/// out[i] = cbrt_inline(mean over r of rows[r][i]) for i < m: the sum from
-/// 0.0 in row order, divided by n_rows, exactly as a per-sample loop would
-/// compute it. mean (m values) is scratch; no two arrays may overlap.
-void mean_cbrt(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean, double* out);
+/// mean[i] = the mean over r of rows[r][i] for i < m: the sum from 0.0 in
+/// row order, divided by n_rows, exactly as a per-sample loop would compute
+/// it. mean must not overlap the rows.
+void mean_rows(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean);
 
 /// out[i] += coef[k] * x[offset[k] + i] for k = 0..n_coef-1 in that order,
 /// i < m: a sliding dot product (matched filter) added term by term, so each

@@ -322,6 +322,9 @@ constexpr double kSweepZ = 5.5;
 // which measures, waits the full kRefineMs.)
 constexpr double kSweepSettleMs = 60.0;
 
+// Stage C's mark for an unusable sample among the energies (which are >= 0).
+constexpr double kNoScore = -1.0;
+
 Index samples_of(double ms, double fs) { return static_cast<Index>(std::lround(ms * 1e-3 * fs)); }
 
 Index next_pow2(Index n) {
@@ -520,6 +523,7 @@ struct StreamingDetector<T>::Impl {
   Index R = 0;
   RowMatrix<double> raw_ring, y_ring, d_ring;
   std::vector<char> bad_ring, chan_bad_ring;  // per sample: whole-sample bad; per (sample, channel): unusable
+  std::vector<char> block_bad;  // per channel: any sample of the block in stage A unusable
   std::vector<double> last_finite, prev_raw, esum, z2_hist;
   std::vector<Index> stuck_count;
   // Per channel over the whole stream, for the result's quality: the start-up
@@ -596,7 +600,8 @@ struct StreamingDetector<T>::Impl {
   // are (C, R) with R a power of two, so walking one sample across channels
   // strides by R doubles and every channel lands in the same cache set.
   RowMatrix<double> energy;                   // (C, B): stage B's per-channel matched energy
-  std::vector<double> score_t;            // (B, C): transposed score
+  std::vector<double> score_t;            // (B, C): transposed energies, then scores (see to_scores)
+  std::vector<double> score_roots, energy_threshold;  // per channel: to_scores' roots; threshold_energy
   std::vector<Index> sub_ends;            // stage C: where sub-blocks end in the block
   std::vector<double> sub_sums;           // stage C: each channel's band power up to each of those ends
   std::vector<Index> hot;
@@ -718,6 +723,7 @@ struct StreamingDetector<T>::Impl {
     d_ring.setZero(C, R);
     bad_ring.assign(static_cast<std::size_t>(R), 0);
     chan_bad_ring.assign(static_cast<std::size_t>(R * C), 0);
+    block_bad.assign(static_cast<std::size_t>(C), 0);
     last_finite.assign(static_cast<std::size_t>(C), 0.0);
     prev_raw.assign(static_cast<std::size_t>(C), std::numeric_limits<double>::quiet_NaN());
     esum.assign(static_cast<std::size_t>(C), 0.0);
@@ -761,6 +767,8 @@ struct StreamingDetector<T>::Impl {
     column.assign(static_cast<std::size_t>(C), 0.0);
     energy.setZero(C, B);
     score_t.assign(static_cast<std::size_t>(B * C), 0.0);
+    score_roots.assign(static_cast<std::size_t>(C), 0.0);
+    energy_threshold.assign(static_cast<std::size_t>(C), 0.0);
     sub_ends.reserve(static_cast<std::size_t>(B / Bm + 2));
     sub_sums.assign(static_cast<std::size_t>((B / Bm + 2) * C), 0.0);
     for (auto& part : parts) {
@@ -1111,11 +1119,41 @@ struct StreamingDetector<T>::Impl {
     probe.resize(0, 0);
   }
 
+  // A block with every sample finite and no two successive samples equal
+  // (as a float stream's usually is) changes only the channel's range and
+  // its last values: one branch-free pass tells, and the ring takes a copy.
+  bool fill_clean_channel(Index c, Index t0, Index n) {
+    const auto cs = static_cast<std::size_t>(c);
+    ChannelHealth& hl = health[cs];
+    if (n == 0 || hl.open_run >= 0) return false;
+    const double* row = &pending(c, 0);
+    bool clean = std::isfinite(row[0]) && row[0] != prev_raw[cs];
+    double lo = row[0], hi = row[0];
+    for (Index i = 1; i < n; ++i) {
+      const double v = row[i];
+      clean &= (v - v == 0.0) & (v != row[i - 1]);
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    if (!clean) return false;
+    hl.lo = std::min(hl.lo, lo);
+    hl.hi = std::max(hl.hi, hi);
+    double* raw = &raw_ring(c, 0);
+    const Index s0 = slot(t0), first = std::min(n, R - s0);
+    std::copy_n(row, first, raw + s0);
+    std::copy_n(row + first, n - first, raw);
+    last_finite[cs] = prev_raw[cs] = row[n - 1];
+    stuck_count[cs] = 0;
+    return true;
+  }
+
   // Holds a non-finite sample at the channel's last finite value and flags
   // it, flags a channel stuck at one value, and writes the raw ring; counts
   // per sample (usable channels only) feed the whole-sample decision.
   void fill_channel(Index c, Index t0, Index n, Index* nonfinite, Index* stuck_at) {
     const auto cs = static_cast<std::size_t>(c);
+    block_bad[cs] = 0;
+    if (stuck_n > 1 && fill_clean_channel(c, t0, n)) return;
     const bool use = usable[cs];
     double* row = &pending(c, 0);
     double* raw = &raw_ring(c, 0);
@@ -1156,7 +1194,10 @@ struct StreamingDetector<T>::Impl {
       // The block's flags were cleared before the parts ran: writing only
       // the rare bad ones keeps the threads off each other's cache lines
       // (a sample's flags for all channels share one line).
-      if (bad) chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)] = 1;
+      if (bad) {
+        chan_bad_ring[static_cast<std::size_t>(slot(t) * C + c)] = 1;
+        block_bad[cs] = 1;
+      }
       row[i] = v;
       raw[slot(t)] = v;
     }
@@ -1177,12 +1218,11 @@ struct StreamingDetector<T>::Impl {
     const Index frac_min = std::max<Index>(1, static_cast<Index>(std::ceil(kStuckChannelFraction * n_usable)));
     const auto block_stats = [&](Part& part) {
       for (Index c = part.c0; c < part.c1; ++c) {
-        bool any_bad = false;
+        const bool any_bad = block_bad[static_cast<std::size_t>(c)] != 0;
         double* yr = &y_ring(c, 0);
-        for (Index i = 0; i < n; ++i) {
-          yr[slot(t0 + i)] = block_y(c, i);
-          any_bad = any_bad || chan_bad_ring[static_cast<std::size_t>(slot(t0 + i) * C + c)];
-        }
+        const Index s0 = slot(t0), first = std::min(n, R - s0);
+        std::copy_n(&block_y(c, 0), first, yr + s0);
+        std::copy_n(&block_y(c, 0) + first, n - first, yr);
         double med = 0.0, sd = 0.0;
         detail::strided_median_and_mad_sd(std::span<const double>(&block_y(c, 0), static_cast<std::size_t>(n)),
                                           sd_stride_a, kMinSdValues, part.subset, part.scratch, part.deviations, med,
@@ -1250,6 +1290,21 @@ struct StreamingDetector<T>::Impl {
   Index block_start(Index k) const { return k * B; }
   Index block_stop(Index k) const { return std::min((k + 1) * B, a_end); }
 
+  // The cube roots of every sd_stride_b-th of the m values x[0], x[stride],
+  // ... (fewer apart when that leaves under kMinSdValues), into out: the
+  // samples detail::strided_median_and_mad_sd would measure. Returns how many.
+  std::size_t strided_cube_roots(const double* x, std::size_t m, std::vector<double>& picked,
+                                 std::vector<double>& out) const {
+    std::size_t stride = std::max<std::size_t>(1, sd_stride_b);
+    while (stride > 1 && (m + stride - 1) / stride < kMinSdValues) --stride;
+    const std::size_t k = (m + stride - 1) / stride;
+    picked.resize(k);
+    out.resize(k);
+    for (std::size_t i = 0, j = 0; i < m; i += stride, ++j) picked[j] = x[i];
+    detail::cbrt_array(picked.data(), out.data(), k);
+    return k;
+  }
+
   // ---- stage B: normalised energy, neighbourhood statistic ----
   void run_block_b(Index k) {
     const Index t0 = block_start(k), t1 = block_stop(k);
@@ -1299,12 +1354,11 @@ struct StreamingDetector<T>::Impl {
       esum[cs] = acc;
     }
     });
-    // Pass 2 (needs every channel's energy): the neighbourhood mean,
-    // cube-rooted, and the block's robust location and scale of it.
+    // Pass 2 (needs every channel's energy): the neighbourhood mean, and the
+    // block's robust location and scale of its cube root (the statistic;
+    // see run_block_c), which need only the samples they measure.
     for_parts([&](Part& part) {
-      part.row.resize(static_cast<std::size_t>(m));
       part.lanes.resize(static_cast<std::size_t>(m));
-      double* d = part.row.data();
       double* mean = part.lanes.data();
       for (Index c = part.c0; c < part.c1; ++c) {
         const auto& mem = nb.members[static_cast<std::size_t>(c)];
@@ -1312,11 +1366,12 @@ struct StreamingDetector<T>::Impl {
         // each sample still adds its members in the same order from 0.0.
         part.rows.clear();
         for (Index j : mem) part.rows.push_back(&energy(j, 0));
-        detail::mean_cbrt(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean, d);
-        to_ring(&d_ring(c, 0), t0, d, m);
+        detail::mean_rows(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean);
+        to_ring(&d_ring(c, 0), t0, mean, m);
+        const auto k = strided_cube_roots(mean, static_cast<std::size_t>(m), part.subset, part.row);
         double med = 0.0, sd = 0.0;
-        detail::strided_median_and_mad_sd(part.row, sd_stride_b, kMinSdValues, part.subset, part.scratch,
-                                          part.deviations, med, sd);
+        detail::median_and_mad_sd(std::span<const double>(part.row.data(), k), part.scratch, part.deviations, med,
+                                  sd);
         block_med[static_cast<std::size_t>(c)] = med;
         block_sd[static_cast<std::size_t>(c)] = sd;
       }
@@ -1324,6 +1379,29 @@ struct StreamingDetector<T>::Impl {
     d_loc.push(block_med);
     d_scale.push(block_sd);
     ++b_blocks;
+  }
+
+  // Stage C holds each channel's neighbourhood mean energy (kNoScore where
+  // the sample is unusable) until a score is needed: the statistic is its
+  // cube root (Wilson-Hilferty: near-Gaussian under noise), in robust SDs
+  // from the floor's location. to_scores turns one sample's C values into
+  // scores in place (0 where unusable).
+  void to_scores(double* v) {
+    detail::cbrt_array(v, score_roots.data(), static_cast<std::size_t>(C));
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
+      v[c] = v[c] == kNoScore ? 0.0 : (score_roots[cs] - loc[cs]) / scale[cs];
+    }
+  }
+
+  // An energy that any score over threshold_sd exceeds: the cube of the
+  // root at threshold, less a margin far beyond the cube root's 1 ulp (so
+  // the test never misses a score the exact comparison would pass).
+  double threshold_energy(double lc, double sl) const {
+    if (!(sl < std::numeric_limits<double>::infinity())) return std::numeric_limits<double>::infinity();
+    const double root = lc + opt.threshold_sd * sl;
+    if (!(root > 0.0)) return -std::numeric_limits<double>::infinity();
+    return root * root * root * (1.0 - 1e-9);
   }
 
   // ---- stage C: threshold, cluster, voluntary masks ----
@@ -1372,10 +1450,9 @@ struct StreamingDetector<T>::Impl {
       const double lc = loc[cs], sl = scale[cs];
       for (Index t = t0; t < t1; ++t) {
         const Index s = t & ring_mask;
-        double sc = 0.0;
-        if (use && !bad[s] && !flags[s * n_ch + c]) sc = (dr[s] - lc) / sl;
-        score[(t - t0) * n_ch + c] = sc;
+        score[(t - t0) * n_ch + c] = use && !bad[s] && !flags[s * n_ch + c] ? dr[s] : kNoScore;
       }
+      energy_threshold[cs] = threshold_energy(lc, sl);
       double acc = sub_sum[cs];
       Index t = t0;
       for (std::size_t e = 0; e <= n_ends; ++e) {
@@ -1391,19 +1468,26 @@ struct StreamingDetector<T>::Impl {
     });
     std::size_t e = 0;
     const double thr = opt.threshold_sd;
+    const double* const eth = energy_threshold.data();
     for (Index t = t0; t < t1; ++t) {
-      hot.clear();
-      const double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
-      // Most samples at rest have no channel over threshold: a branch-free
-      // (vectorised) test first, the list only when something is hot. With
-      // nothing hot and no open cluster, a step would change nothing.
-      bool any = false;
-      for (Index c = 0; c < C; ++c) any |= sc[c] > thr;
-      if (any) {
-        for (Index c = 0; c < C; ++c)
-          if (sc[c] > thr) hot.push_back(c);
+      double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
+      // Most samples at rest have no channel near threshold: a branch-free
+      // (vectorised) test of the energies first, the scores (a cube root
+      // each) and the list only when one may be hot. With nothing hot and no
+      // open cluster, a step would change nothing.
+      bool maybe = false;
+      for (Index c = 0; c < C; ++c) maybe |= sc[c] > eth[c];
+      if (maybe || !tracker->empty()) {
+        to_scores(sc);
+        hot.clear();
+        bool any = false;
+        for (Index c = 0; c < C; ++c) any |= sc[c] > thr;
+        if (any) {
+          for (Index c = 0; c < C; ++c)
+            if (sc[c] > thr) hot.push_back(c);
+        }
+        if (any || !tracker->empty()) tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
       }
-      if (any || !tracker->empty()) tracker->step(t, hot, std::span<const double>(sc, static_cast<std::size_t>(C)), closed);
       if (++sub_n == Bm) {
         std::copy_n(&sub_sums[e++ * static_cast<std::size_t>(C)], C, sub_sum.begin());
         end_sub_block(t + 1, vol_min, vol_channels);
