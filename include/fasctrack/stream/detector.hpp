@@ -43,7 +43,7 @@ struct DetectOptions {
   double refractory_ms = 5.0;         ///< a unit cannot discharge twice within this
   double snippet_ms = 20.0;           ///< half-width of the waveform window kept per event (features, clustering)
   double max_duration_ms = 40.0;      ///< longer waveforms are not surface MUAPs (complex fasciculation potentials reach ~35 ms)
-  /// Once a unit has an established template (4 discharges), slide it over
+  /// Once a unit's template averages 4 discharges (2 on single leads), slide it over
   /// the signal and take discharges that repeat it at its own size but were
   /// too small for threshold_sd (a matched filter adds the potential's
   /// evidence over its electrodes and phases). Adds 0.34 s to
