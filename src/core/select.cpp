@@ -327,11 +327,16 @@ void median_and_mad_sd(std::span<const double> v, std::vector<double>& scratch, 
   sd = 1.482602218505602 * mad;
 }
 
+std::size_t effective_stride(std::size_t n, std::size_t stride, std::size_t min_values) {
+  while (stride > 1 && (n + stride - 1) / stride < min_values) --stride;
+  return stride;
+}
+
 void strided_median_and_mad_sd(std::span<const double> v, std::size_t stride, std::size_t min_values,
                                std::vector<double>& subset, std::vector<double>& scratch, std::vector<double>& dev,
                                double& median, double& sd) {
   const std::size_t n = v.size();
-  while (stride > 1 && (n + stride - 1) / stride < min_values) --stride;
+  stride = effective_stride(n, stride, min_values);
   if (stride <= 1) {
     median_and_mad_sd(v, scratch, dev, median, sd);
     return;

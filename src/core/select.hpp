@@ -34,6 +34,10 @@ double select_kth(std::span<const double> v, std::size_t k, std::vector<double>&
 void median_and_mad_sd(std::span<const double> v, std::vector<double>& scratch, std::vector<double>& deviations,
                        double& median, double& sd);
 
+/// The stride strided_median_and_mad_sd uses over n values: `stride`,
+/// lowered while it would leave fewer than min_values values, down to 1.
+std::size_t effective_stride(std::size_t n, std::size_t stride, std::size_t min_values);
+
 /// median_and_mad_sd of every stride-th value of v (v[0], v[stride], ...),
 /// copied into subset first: a robust SD from a subset of a block. The
 /// stride is lowered when it would leave fewer than min_values values (a

@@ -1131,7 +1131,8 @@ struct StreamingDetector<T>::Impl {
 
   // A block with every sample finite and no two successive samples equal
   // (as a float stream's usually is) changes only the channel's range and
-  // its last values: one branch-free pass tells, and the ring takes a copy.
+  // its last values (no stuck run starts: stuck_n >= 3): one branch-free
+  // pass tells, and the ring takes a copy.
   bool fill_clean_channel(Index c, Index t0, Index n) {
     const auto cs = static_cast<std::size_t>(c);
     ChannelHealth& hl = health[cs];
@@ -1148,10 +1149,7 @@ struct StreamingDetector<T>::Impl {
     if (!clean) return false;
     hl.lo = std::min(hl.lo, lo);
     hl.hi = std::max(hl.hi, hi);
-    double* raw = &raw_ring(c, 0);
-    const Index s0 = slot(t0), first = std::min(n, R - s0);
-    std::copy_n(row, first, raw + s0);
-    std::copy_n(row + first, n - first, raw);
+    to_ring(&raw_ring(c, 0), t0, row, n);
     last_finite[cs] = prev_raw[cs] = row[n - 1];
     stuck_count[cs] = 0;
     return true;
@@ -1163,7 +1161,7 @@ struct StreamingDetector<T>::Impl {
   void fill_channel(Index c, Index t0, Index n, Index* nonfinite, Index* stuck_at) {
     const auto cs = static_cast<std::size_t>(c);
     block_bad[cs] = 0;
-    if (stuck_n > 1 && fill_clean_channel(c, t0, n)) return;
+    if (fill_clean_channel(c, t0, n)) return;
     const bool use = usable[cs];
     double* row = &pending(c, 0);
     double* raw = &raw_ring(c, 0);
@@ -1229,10 +1227,7 @@ struct StreamingDetector<T>::Impl {
     const auto block_stats = [&](Part& part) {
       for (Index c = part.c0; c < part.c1; ++c) {
         const bool any_bad = block_bad[static_cast<std::size_t>(c)] != 0;
-        double* yr = &y_ring(c, 0);
-        const Index s0 = slot(t0), first = std::min(n, R - s0);
-        std::copy_n(&block_y(c, 0), first, yr + s0);
-        std::copy_n(&block_y(c, 0) + first, n - first, yr);
+        to_ring(&y_ring(c, 0), t0, &block_y(c, 0), n);
         double med = 0.0, sd = 0.0;
         detail::strided_median_and_mad_sd(std::span<const double>(&block_y(c, 0), static_cast<std::size_t>(n)),
                                           sd_stride_a, kMinSdValues, part.subset, part.scratch, part.deviations, med,
@@ -1300,13 +1295,12 @@ struct StreamingDetector<T>::Impl {
   Index block_start(Index k) const { return k * B; }
   Index block_stop(Index k) const { return std::min((k + 1) * B, a_end); }
 
-  // The cube roots of every sd_stride_b-th of the m values x[0], x[stride],
-  // ... (fewer apart when that leaves under kMinSdValues), into out: the
-  // samples detail::strided_median_and_mad_sd would measure. Returns how many.
+  // The cube roots of the m values x[0], x[stride], ... that
+  // detail::strided_median_and_mad_sd would measure (stride sd_stride_b,
+  // see detail::effective_stride), into out. Returns how many.
   std::size_t strided_cube_roots(const double* x, std::size_t m, std::vector<double>& picked,
                                  std::vector<double>& out) const {
-    std::size_t stride = std::max<std::size_t>(1, sd_stride_b);
-    while (stride > 1 && (m + stride - 1) / stride < kMinSdValues) --stride;
+    const std::size_t stride = std::max<std::size_t>(1, detail::effective_stride(m, sd_stride_b, kMinSdValues));
     const std::size_t k = (m + stride - 1) / stride;
     picked.resize(k);
     out.resize(k);

@@ -27,6 +27,19 @@ sim::Evaluation run(const sim::SimulationOptions& so, const DetectOptions& dopt 
   return ev;
 }
 
+// The validation's "bipolar 4 ch, 4096 Hz" recordings: 4 leads, 8 units of
+// 25-80 uV, 120 s (5 uV noise unless the test lowers it).
+sim::SimulationOptions four_leads(std::uint64_t seed) {
+  sim::SimulationOptions so;
+  so.geometry = sim::Geometry::bipolar;
+  so.bipolar_channels = 4;
+  so.fs = 4096.0;
+  so.n_units = 8;
+  so.duration_s = 120.0;
+  so.seed = seed;
+  return so;
+}
+
 void print(const char* name, const sim::Evaluation& e) {
   std::printf("%-28s true %4ld det %4ld tp %4ld fp %3ld fn %3ld  P %.3f R %.3f F1 %.3f ARI %.3f  masked-FP/min %.2f\n",
               name, static_cast<long>(e.true_events), static_cast<long>(e.detections),
@@ -236,14 +249,8 @@ TEST_CASE("time-locked late components are not doublets; doublets at varying int
 // leads at 4096 Hz, 3 uV noise) the detector without that check reported 4
 // such late phases of one complex unit as discharges.
 TEST_CASE("bipolar: a complex unit's late phase that its template predicts is not a discharge", "[stream][quality]") {
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.bipolar_channels = 4;
-  so.fs = 4096.0;
-  so.n_units = 8;
+  auto so = four_leads(1003);
   so.noise_uv = 3.0;
-  so.duration_s = 120.0;
-  so.seed = 1003;
   const auto s = sim::simulate(so);
   const auto r = detect(s.recording);
   const auto e = sim::evaluate(s, r.events);
@@ -393,13 +400,7 @@ TEST_CASE("overlapping doublets (5-25 ms) are separated once their unit is known
 // 5 uV noise) reached the threshold on its own only a few times; waiting
 // for a template of 4, the detector found 7 of its discharges, now 9.
 TEST_CASE("bipolar: a weak unit is swept for from its second discharge", "[stream][quality]") {
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.bipolar_channels = 4;
-  so.fs = 4096.0;
-  so.n_units = 8;
-  so.duration_s = 120.0;
-  so.seed = 1005;
+  const auto so = four_leads(1005);
   const auto s = sim::simulate(so);
   const auto r = detect(s.recording);
   const auto e = sim::evaluate(s, r.events);
@@ -868,13 +869,7 @@ TEST_CASE("a complex unit's late phase is not reported beside its discharge", "[
   // discharge twice, the second time as what the main copy left of the late
   // phase (2-5 uV, under the noise) 10 ms after it: 15 false events, 3 of
   // them such echoes.
-  sim::SimulationOptions so;
-  so.geometry = sim::Geometry::bipolar;
-  so.bipolar_channels = 4;
-  so.fs = 4096.0;
-  so.n_units = 8;
-  so.duration_s = 120.0;
-  so.seed = 1005;
+  const auto so = four_leads(1005);
   DetectionResult r;
   const auto e = run(so, {}, &r);
   print("bipolar 4, complex late phase", e);
