@@ -80,6 +80,7 @@ py::dict summary_dict(const cluster::RecordingSummary& s) {
   d["mains_hz"] = s.mains_hz;
   d["layout"] = s.layout;
   d["assumed_grid_side"] = s.assumed_grid_side;
+  d["fibre_axis"] = s.fibre_axis;
   d["n_events"] = s.n_events;
   d["n_units"] = s.n_units;
   d["isolated_fraction"] = s.isolated_fraction;

@@ -90,6 +90,7 @@ json summary_json(const DetectionResult& r, const Recording& rec) {
               {"min_clean_rest_s", s.min_clean_rest_s},
               {"layout", s.layout},
               {"assumed_grid_side", s.assumed_grid_side},
+              {"fibre_axis", s.fibre_axis},
               {"latency_s", static_cast<double>(r.latency_samples) / rec.fs},
               {"note", "research decision support, not a diagnosis"}};
 }

@@ -15,6 +15,21 @@ namespace fasctrack::detail {
 #define FASCTRACK_MATH_CLONES
 #endif
 
+FASCTRACK_MATH_CLONES void cbrt_array(const double* x, double* y, std::size_t n) {
+  bool any_special = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    any_special |= cbrt_special(x[i]);
+    y[i] = cbrt_guess(std::fabs(x[i]));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const double ax = std::fabs(x[i]);
+    y[i] = std::copysign(cbrt_refine(y[i], ax), x[i]);
+  }
+  if (any_special)
+    for (std::size_t i = 0; i < n; ++i)
+      if (cbrt_special(x[i])) y[i] = std::cbrt(x[i]);
+}
+
 FASCTRACK_MATH_CLONES void mean_rows(const double* const* rows, std::size_t n_rows, std::size_t m, double* mean) {
   std::fill(mean, mean + m, 0.0);
   for (std::size_t r = 0; r < n_rows; ++r) {

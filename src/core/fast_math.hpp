@@ -57,20 +57,9 @@ inline double cbrt_inline(double x) {
 /// vectorises: the guesses (a 64-bit division by 3, which SIMD lacks) in one
 /// scalar pass, the divisions of the refinement in a branch-free vector pass,
 /// and the rare special values redone afterwards. x and y must not overlap.
-inline void cbrt_array(const double* x, double* y, std::size_t n) {
-  bool any_special = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    any_special |= cbrt_special(x[i]);
-    y[i] = cbrt_guess(std::fabs(x[i]));
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const double ax = std::fabs(x[i]);
-    y[i] = std::copysign(cbrt_refine(y[i], ax), x[i]);
-  }
-  if (any_special)
-    for (std::size_t i = 0; i < n; ++i)
-      if (cbrt_special(x[i])) y[i] = std::cbrt(x[i]);
-}
+/// (Out of line, built for SSE2, AVX2 and AVX-512 like the other array
+/// kernels: element-wise IEEE operations, so every build gives the same bits.)
+void cbrt_array(const double* x, double* y, std::size_t n);
 
 /// mean[i] = the mean over r of rows[r][i] for i < m: the sum from 0.0 in
 /// row order, divided by n_rows, exactly as a per-sample loop would compute

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace fasctrack::detection {
 
@@ -38,6 +39,27 @@ Neighbourhood build_neighbourhood(const std::vector<ChannelInfo>& channels, cons
     }
   }
   return nb;
+}
+
+std::vector<std::vector<Index>> build_grid_lines(const std::vector<ChannelInfo>& channels,
+                                                 const std::vector<bool>& usable, bool along_row, int reach) {
+  if (reach < 1) throw std::invalid_argument("build_grid_lines: reach must be >= 1, got " + std::to_string(reach));
+  const std::size_t n = channels.size();
+  auto ok = [&](std::size_t c) { return usable.empty() || usable[c]; };
+  std::vector<std::vector<Index>> lines(n);
+  for (std::size_t a = 0; a < n; ++a) {
+    lines[a].push_back(static_cast<Index>(a));
+    const auto& ga = channels[a].grid;
+    if (!ga || !ok(a)) continue;
+    for (std::size_t b = 0; b < n; ++b) {
+      const auto& gb = channels[b].grid;
+      if (b == a || !ok(b) || !gb || channels[b].muscle != channels[a].muscle) continue;
+      const bool on = along_row ? gb->row == ga->row && std::abs(gb->column - ga->column) <= reach
+                                : gb->column == ga->column && std::abs(gb->row - ga->row) <= reach;
+      if (on) lines[a].push_back(static_cast<Index>(b));
+    }
+  }
+  return lines;
 }
 
 BlockFloor::BlockFloor(Index n_channels, Index window_blocks, Index init_blocks, double quantile)

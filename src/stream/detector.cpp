@@ -8,10 +8,11 @@
 //   A: fill non-finite samples, detect stuck/non-finite runs, causal band-pass
 //      + mains notches, per-block robust SD per channel
 //   B: normalise by the noise floor, matched-energy over ~5 ms, mean over the
-//      3x3 grid neighbourhood, cube-root (Wilson-Hilferty) to make the noise
-//      distribution of the statistic near-Gaussian, per-block robust location
-//      and scale of that statistic
-//   C: score = (statistic - location) / scale, threshold at threshold_sd,
+//      3x3 grid neighbourhood and over the lines of 7 electrodes along each
+//      grid axis, cube-root (Wilson-Hilferty) to make the noise distribution
+//      of each statistic near-Gaussian, per-block robust location and scale
+//   C: score = (statistic - location) / scale, the larger of the 3x3's and
+//      the fibre-axis line's, threshold at threshold_sd,
 //      space-time clustering, voluntary and bad-signal masks
 //   refine: zero-phase filtering of a +-150 ms raw window around each cluster,
 //      peak channel/sample, features, plausibility (duration, spread)
@@ -163,17 +164,29 @@ constexpr double kSecondaryMin = 4.0;
 // A doublet repeats its unit's waveform: correlation of the two bumps over
 // +-kRepeatHalfMs on the larger bump's channel.
 constexpr double kRepeatCorrelation = 0.8;
-// Fibre direction (vote_fibre_axis): electrodes whose template peak reaches
-// kFibreSeenShare of the event electrode's peak, and a unit votes when its
-// peak's spread of times along one axis exceeds the other's by
-// kFibreMarginMs (about one electrode's propagation delay at 8 mm and 4 m/s).
-constexpr double kFibreSeenShare = 0.3;
-constexpr double kFibreMarginMs = 1.0;
+// Fibre direction (vote_fibre_axis): the electrodes up to kFibreSteps
+// places from the event electrode on its row and on its column whose
+// template peak to peak reaches kFibreSeenShare of the event electrode's;
+// each one's delay is the lag (within kFibreMaxDelayMs per step) at which
+// its waveform best matches the event electrode's, and a unit votes when
+// the largest delay per step along one axis exceeds the other's by
+// kFibreMarginMs (a step along the fibres takes 1-3 ms: 5-10 mm at
+// 3-5 m/s; across them ~0). A lag, unlike the time of each electrode's
+// own peak, does not jump between the phases of a potential whose shape
+// changes across the grid: on simulated grids (noise 3 and 7 uV, ECG
+// with complex units; 72 recordings, 150 votes) the peak times voted the
+// wrong way 42 times, the lags once, and on the same grids transposed
+// rightly 145 times and wrongly twice.
+constexpr double kFibreSeenShare = 0.5;
+constexpr int kFibreSteps = 2;
+constexpr double kFibreMaxDelayMs = 5.0;
+constexpr double kFibreMarginMs = 0.5;
 // A unit votes once, when its template first averages this many discharges:
-// two already take most of the noise out of the peaks' times, and the
+// two already take most of the noise out of the delays, and the
 // early vote matters because every split before it follows the default
-// (validated on transposed grids: 2 gave F1 0.992 / 0.958 on the two
-// samples, 4 gave 0.989 / 0.932, 1 gave 0.994 / 0.927).
+// (validated on transposed grids with the earlier peak-time vote: 2 gave
+// F1 0.992 / 0.958 on the two samples, 4 gave 0.989 / 0.932, 1 gave
+// 0.994 / 0.927).
 constexpr Index kFibreVoteCount = 2;
 constexpr double kRepeatHalfMs = 6.0;
 // Overlapping doublets (5-10 ms) leave only a shallow valley; a near-identical
@@ -332,6 +345,17 @@ constexpr Index kSweepMinCountLead = 2;
 // which measures, waits the full kRefineMs.)
 constexpr double kSweepSettleMs = 60.0;
 
+// The detection statistic's line along the fibres (see run_block_b): this
+// many electrodes each side, 7 in all at 8 mm = 48 mm of fibre, over which a
+// MUAP travelling at ~4 m/s still shows within +-6 ms. Simulated grids
+// (8 conditions x 18 recordings of 120 s, the line fixed along the
+// simulator's fibres): 1x7 34 true events more and 14 false events fewer
+// than the 3x3 alone; 1x5 23 and 10; 1x9 29 and 10; scoring the line
+// across the fibres as well only 14 and 18; the 1x7 line alone, without
+// the 3x3, 29 and 25, but on the same grids transposed (the wrong line
+// until the first votes) 6 and 9. As voted: 32 and 18, transposed 26 and 19.
+constexpr int kFibreLineReach = 3;
+
 // Stage C's mark for an unusable sample among the energies (which are >= 0).
 constexpr double kNoScore = -1.0;
 
@@ -461,6 +485,14 @@ struct StreamingDetector<T>::Impl {
   std::vector<bool> usable;
   Index n_usable = 0;
   detection::Neighbourhood nb;
+  // Stage B's statistics: kind k of channel c is row k * C + c of d_ring,
+  // loc, scale and their floors. Kind 0 is the 3x3 neighbourhood; on a grid
+  // kind 1 is the line along the electrode's row, kind 2 along its column.
+  Index S = 1;
+  Index Q = 1;  // of which stage C scores (see to_scores)
+  std::vector<std::vector<Index>> stat_members;
+  std::vector<double> q_loc, q_scale;
+  std::vector<double> stat_med, stat_sd, best_score;
 
   // ---- state ----
   Index seen = 0;
@@ -502,7 +534,7 @@ struct StreamingDetector<T>::Impl {
   };
   std::vector<Part> parts;
   std::unique_ptr<detail::ThreadTeam> team;
-  std::vector<double> block_sd, block_med;  // per channel, the block's statistics
+  std::vector<double> block_sd;  // per channel, stage A's block SD
   std::size_t sd_stride_a = 1, sd_stride_b = 1;  // every how many samples stages A and B measure the block SD
   filter::MainsReport mains;
   double mains_hz = 0.0;
@@ -704,6 +736,42 @@ struct StreamingDetector<T>::Impl {
     }
   }
 
+  // The members of each statistic (see S). A grid keeps all three kinds
+  // from the start, so the fibre axis the units vote for (which can change
+  // mid-stream) always finds its line's floor learnt.
+  void build_stat_members() {
+    S = nb.grid ? 3 : 1;
+    stat_members = nb.members;
+    if (!nb.grid) return;
+    for (const bool along_row : {true, false}) {
+      auto lines = detection::build_grid_lines(channels, usable, along_row, kFibreLineReach);
+      std::move(lines.begin(), lines.end(), std::back_inserter(stat_members));
+    }
+  }
+
+  // Stage B's and C's state per statistic (before the first block).
+  void resize_statistics() {
+    const auto n = static_cast<std::size_t>(S * C);
+    const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
+    d_ring.setZero(S * C, R);
+    d_loc = detection::BlockFloor(S * C, window_blocks, Pb, 0.5);
+    d_scale = detection::BlockFloor(S * C, window_blocks, Pb, 0.5);
+    stat_med.assign(n, 0.0);
+    stat_sd.assign(n, 0.0);
+    floor_loc.assign(n, 0.0);
+    floor_scale.assign(n, 0.0);
+    loc.assign(n, 0.0);
+    scale.assign(n, 1.0);
+    Q = S > 1 ? 2 : 1;
+    const auto nq = static_cast<std::size_t>(Q * C);
+    score_t.assign(static_cast<std::size_t>(B) * nq, 0.0);
+    score_roots.assign(nq, 0.0);
+    energy_threshold.assign(nq, 0.0);
+    q_loc.assign(nq, 0.0);
+    q_scale.assign(nq, 1.0);
+    best_score.assign(static_cast<std::size_t>(C), 0.0);
+  }
+
   void init_state() {
     fibre_votes_rows = fibre_votes_columns = 0;
     seen = 0;
@@ -717,7 +785,6 @@ struct StreamingDetector<T>::Impl {
     }
     refine_back.filt.reset();
     block_sd.assign(static_cast<std::size_t>(C), 0.0);
-    block_med.assign(static_cast<std::size_t>(C), 0.0);
     mains = filter::MainsReport{};
     mains_hz = 0.0;
     quality.clear();
@@ -730,7 +797,6 @@ struct StreamingDetector<T>::Impl {
     pending_n = 0;
     raw_ring.setZero(C, R);
     y_ring.setZero(C, R);
-    d_ring.setZero(C, R);
     bad_ring.assign(static_cast<std::size_t>(R), 0);
     chan_bad_ring.assign(static_cast<std::size_t>(R * C), 0);
     block_bad.assign(static_cast<std::size_t>(C), 0);
@@ -743,20 +809,16 @@ struct StreamingDetector<T>::Impl {
     gaps = ChannelHealth{};
     const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
-    d_loc = detection::BlockFloor(C, window_blocks, Pb, 0.5);
-    d_scale = detection::BlockFloor(C, window_blocks, Pb, 0.5);
     // Constructed in place: each reserves its capacity (a copy would not).
     sd_history.clear();
     sd_history.resize(static_cast<std::size_t>(C));
     sigma.assign(static_cast<std::size_t>(C), 1.0);
     floor_sig.assign(static_cast<std::size_t>(C), 0.0);
-    floor_loc.assign(static_cast<std::size_t>(C), 0.0);
-    floor_scale.assign(static_cast<std::size_t>(C), 0.0);
-    loc.assign(static_cast<std::size_t>(C), 0.0);
-    scale.assign(static_cast<std::size_t>(C), 1.0);
     a_blocks = b_blocks = c_blocks = 0;
     a_end = c_end = 0;
     nb = detection::build_neighbourhood(channels, usable);
+    build_stat_members();
+    resize_statistics();
     tracker = std::make_unique<detection::ClusterTracker>(nb, gap, max_len);
     closed.clear();
     candidates.clear();
@@ -776,9 +838,6 @@ struct StreamingDetector<T>::Impl {
     sub_start = 0;
     column.assign(static_cast<std::size_t>(C), 0.0);
     energy.setZero(C, B);
-    score_t.assign(static_cast<std::size_t>(B * C), 0.0);
-    score_roots.assign(static_cast<std::size_t>(C), 0.0);
-    energy_threshold.assign(static_cast<std::size_t>(C), 0.0);
     sub_ends.reserve(static_cast<std::size_t>(B / Bm + 2));
     sub_sums.assign(static_cast<std::size_t>((B / Bm + 2) * C), 0.0);
     for (auto& part : parts) {
@@ -1090,6 +1149,9 @@ struct StreamingDetector<T>::Impl {
       }
       nb = detection::build_neighbourhood(channels, usable);
       n_usable = std::count(usable.begin(), usable.end(), true);
+      // (Fewer usable electrodes can leave no grid neighbours: S may drop to 1.)
+      build_stat_members();
+      resize_statistics();
     }
     // A far-field common mode needs enough electrodes for the median to
     // ignore a MUAP; bipolar leads have already subtracted theirs.
@@ -1295,16 +1357,29 @@ struct StreamingDetector<T>::Impl {
   Index block_start(Index k) const { return k * B; }
   Index block_stop(Index k) const { return std::min((k + 1) * B, a_end); }
 
-  // The cube roots of the m values x[0], x[stride], ... that
-  // detail::strided_median_and_mad_sd would measure (stride sd_stride_b,
-  // see detail::effective_stride), into out. Returns how many.
-  std::size_t strided_cube_roots(const double* x, std::size_t m, std::vector<double>& picked,
-                                 std::vector<double>& out) const {
+  // The cube roots of the m values mean[0], mean[stride], ... of the rows'
+  // mean that detail::strided_median_and_mad_sd would measure (stride
+  // sd_stride_b, see detail::effective_stride), into out. With `whole`
+  // the mean is first taken at every sample, into `mean`; otherwise only
+  // where it is measured (the same sums: each sample adds its rows in order
+  // from 0.0). Returns how many.
+  std::size_t strided_cube_roots(const std::vector<const double*>& rows, std::size_t m, bool whole, double* mean,
+                                 std::vector<double>& picked, std::vector<double>& out) const {
     const std::size_t stride = std::max<std::size_t>(1, detail::effective_stride(m, sd_stride_b, kMinSdValues));
     const std::size_t k = (m + stride - 1) / stride;
     picked.resize(k);
     out.resize(k);
-    for (std::size_t i = 0, j = 0; i < m; i += stride, ++j) picked[j] = x[i];
+    if (whole) {
+      detail::mean_rows(rows.data(), rows.size(), m, mean);
+      for (std::size_t i = 0, j = 0; i < m; i += stride, ++j) picked[j] = mean[i];
+    } else {
+      const double count = static_cast<double>(rows.size());
+      for (std::size_t i = 0, j = 0; i < m; i += stride, ++j) {
+        double sum = 0.0;
+        for (const double* r : rows) sum += r[i];
+        picked[j] = sum / count;
+      }
+    }
     detail::cbrt_array(picked.data(), out.data(), k);
     return k;
   }
@@ -1358,43 +1433,52 @@ struct StreamingDetector<T>::Impl {
       esum[cs] = acc;
     }
     });
-    // Pass 2 (needs every channel's energy): the neighbourhood mean, and the
-    // block's robust location and scale of its cube root (the statistic;
-    // see run_block_c), which need only the samples they measure.
+    // Pass 2 (needs every channel's energy): the mean over each statistic's
+    // electrodes (see S), and the block's robust location and scale of its
+    // cube root (the statistic; see run_block_c), which need only the
+    // samples they measure. The line across the fibres (as voted so far)
+    // is not scored, so only its location and scale are kept, unless stage
+    // C has yet to score this block (the first blocks after the probe run
+    // stage B ahead of C, and a vote in between may change the line).
+    const Index unscored = S > 1 && b_blocks == c_blocks ? (fibres_along_rows() ? 1 : 2) : -1;
     for_parts([&](Part& part) {
       part.lanes.resize(static_cast<std::size_t>(m));
       double* mean = part.lanes.data();
-      for (Index c = part.c0; c < part.c1; ++c) {
-        const auto& mem = nb.members[static_cast<std::size_t>(c)];
+      const Index width = part.c1 - part.c0;
+      for (Index i = 0; i < S * width; ++i) {
+        const Index c = (i / width) * C + part.c0 + i % width;  // kind i / width's row
+        const auto& mem = stat_members[static_cast<std::size_t>(c)];
         // Member by member over the whole block (contiguous rows, vectorised);
         // each sample still adds its members in the same order from 0.0.
         part.rows.clear();
         for (Index j : mem) part.rows.push_back(&energy(j, 0));
-        detail::mean_rows(part.rows.data(), part.rows.size(), static_cast<std::size_t>(m), mean);
-        to_ring(&d_ring(c, 0), t0, mean, m);
-        const auto k = strided_cube_roots(mean, static_cast<std::size_t>(m), part.subset, part.row);
+        const bool whole = i / width != unscored;
+        const auto k = strided_cube_roots(part.rows, static_cast<std::size_t>(m), whole, mean, part.subset, part.row);
+        if (whole) to_ring(&d_ring(c, 0), t0, mean, m);
         double med = 0.0, sd = 0.0;
         detail::median_and_mad_sd(std::span<const double>(part.row.data(), k), part.scratch, part.deviations, med,
                                   sd);
-        block_med[static_cast<std::size_t>(c)] = med;
-        block_sd[static_cast<std::size_t>(c)] = sd;
+        stat_med[static_cast<std::size_t>(c)] = med;
+        stat_sd[static_cast<std::size_t>(c)] = sd;
       }
     });
-    d_loc.push(block_med);
-    d_scale.push(block_sd);
+    d_loc.push(stat_med);
+    d_scale.push(stat_sd);
     ++b_blocks;
   }
 
-  // Stage C holds each channel's neighbourhood mean energy (kNoScore where
-  // the sample is unusable) until a score is needed: the statistic is its
-  // cube root (Wilson-Hilferty: near-Gaussian under noise), in robust SDs
-  // from the floor's location. to_scores turns one sample's C values into
-  // scores in place (0 where unusable).
+  // Stage C holds each statistic's mean energy (kNoScore where the sample
+  // is unusable) until a score is needed: the statistic is its cube root
+  // (Wilson-Hilferty: near-Gaussian under noise), in robust SDs from the
+  // floor's location. Per sample stage C holds Q x C of them: the 3x3's,
+  // then (grids) the fibre line's, whose location and scale q_loc and
+  // q_scale hold in the same order. to_scores turns one sample's values
+  // into scores in place (0 where unusable).
   void to_scores(double* v) {
-    detail::cbrt_array(v, score_roots.data(), static_cast<std::size_t>(C));
-    for (Index c = 0; c < C; ++c) {
+    detail::cbrt_array(v, score_roots.data(), static_cast<std::size_t>(Q * C));
+    for (Index c = 0; c < Q * C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
-      v[c] = v[c] == kNoScore ? 0.0 : (score_roots[cs] - loc[cs]) / scale[cs];
+      v[c] = v[c] == kNoScore ? 0.0 : (score_roots[cs] - q_loc[cs]) / q_scale[cs];
     }
   }
 
@@ -1414,14 +1498,27 @@ struct StreamingDetector<T>::Impl {
     d_loc.floors(k, floor_loc);
     d_scale.floors(k, floor_scale);
     sig_floor.floors(k, floor_sig);
-    for (Index c = 0; c < C; ++c) {
+    for (Index c = 0; c < S * C; ++c) {
       const auto cs = static_cast<std::size_t>(c);
       loc[cs] = floor_loc[cs];
       const double s = floor_scale[cs];
       scale[cs] = s > 1e-12 ? s : std::numeric_limits<double>::infinity();
+    }
+    for (Index c = 0; c < C; ++c) {
+      const auto cs = static_cast<std::size_t>(c);
       const double f = floor_sig[cs];
       sigma[cs] = (std::isfinite(f) && f > 1e-6) ? f : std::numeric_limits<double>::infinity();
     }
+    // The line along the fibres, as the units have voted so far (kind 1 for
+    // fibres along the columns, the default; see fibres_along_rows). The
+    // other line's statistics are kept (stage B), not scored.
+    const Index line = S > 1 ? (fibres_along_rows() ? 2 : 1) : 0;
+    for (Index q = 0; q < Q; ++q)
+      for (Index c = 0; c < C; ++c) {
+        const auto qs = static_cast<std::size_t>(q * C + c), ks = static_cast<std::size_t>((q == 0 ? 0 : line) * C + c);
+        q_loc[qs] = loc[ks];
+        q_scale[qs] = scale[ks];
+      }
     if (cancel_common) {
       // The far-field check's noise reference, once per block (it runs per sub-block).
       column.clear();
@@ -1445,18 +1542,35 @@ struct StreamingDetector<T>::Impl {
     const char* const flags = chan_bad_ring.data();
     const char* const bad = bad_ring.data();
     double* const score = score_t.data();
-    const Index ring_mask = R - 1, n_ch = C;
+    const Index ring_mask = R - 1, n_ch = C, n_q = Q * C;
+    // Transposed a few channels at a time, so that each sample's row of
+    // scores is written a cache line at once.
+    constexpr Index kTile = 8;
+    for (Index q = 0; q < Q; ++q) {
+      const Index kind = q == 0 ? 0 : line;
+      for (Index c0 = part.c0; c0 < part.c1; c0 += kTile) {
+        const Index w = std::min(part.c1, c0 + kTile) - c0;
+        const double* dr[kTile];
+        bool use[kTile];
+        for (Index i = 0; i < w; ++i) {
+          dr[i] = &d_ring(kind * C + c0 + i, 0);
+          use[i] = usable[static_cast<std::size_t>(c0 + i)];
+        }
+        for (Index t = t0; t < t1; ++t) {
+          const Index s = t & ring_mask;
+          double* row = &score[(t - t0) * n_q + q * C + c0];
+          const char* fl = &flags[s * n_ch + c0];
+          for (Index i = 0; i < w; ++i) row[i] = use[i] && !bad[s] && !fl[i] ? dr[i][s] : kNoScore;
+        }
+      }
+      for (Index c = part.c0; c < part.c1; ++c) {
+        const auto qs = static_cast<std::size_t>(q * C + c);
+        energy_threshold[qs] = threshold_energy(q_loc[qs], q_scale[qs]);
+      }
+    }
     for (Index c = part.c0; c < part.c1; ++c) {
       const auto cs = static_cast<std::size_t>(c);
-      const double* dr = &d_ring(c, 0);
       const double* yr = &y_ring(c, 0);
-      const bool use = usable[cs];
-      const double lc = loc[cs], sl = scale[cs];
-      for (Index t = t0; t < t1; ++t) {
-        const Index s = t & ring_mask;
-        score[(t - t0) * n_ch + c] = use && !bad[s] && !flags[s * n_ch + c] ? dr[s] : kNoScore;
-      }
-      energy_threshold[cs] = threshold_energy(lc, sl);
       double acc = sub_sum[cs];
       Index t = t0;
       for (std::size_t e = 0; e <= n_ends; ++e) {
@@ -1474,15 +1588,18 @@ struct StreamingDetector<T>::Impl {
     const double thr = opt.threshold_sd;
     const double* const eth = energy_threshold.data();
     for (Index t = t0; t < t1; ++t) {
-      double* sc = &score_t[static_cast<std::size_t>((t - t0) * C)];
+      double* all = &score_t[static_cast<std::size_t>((t - t0) * Q * C)];
+      double* sc = best_score.data();
       // Most samples at rest have no channel near threshold: a branch-free
       // (vectorised) test of the energies first, the scores (a cube root
       // each) and the list only when one may be hot. With nothing hot and no
       // open cluster, a step would change nothing.
       bool maybe = false;
-      for (Index c = 0; c < C; ++c) maybe |= sc[c] > eth[c];
+      for (Index c = 0; c < Q * C; ++c) maybe |= all[c] > eth[c];
       if (maybe || !tracker->empty()) {
-        to_scores(sc);
+        to_scores(all);
+        // A channel scores the larger of its 3x3's and its fibre line's.
+        for (Index c = 0; c < C; ++c) sc[c] = Q > 1 ? std::max(all[c], all[C + c]) : all[c];
         hot.clear();
         bool any = false;
         for (Index c = 0; c < C; ++c) any |= sc[c] > thr;
@@ -2542,7 +2659,8 @@ struct StreamingDetector<T>::Impl {
   // each electrode that way) and only decays across them. The grid's
   // columns are taken to run along the fibres until the units say
   // otherwise: each unit, once its template averages kFibreVoteCount
-  // discharges, votes for the axis along which its peak moves more (a
+  // discharges, votes for the axis along which its potential is delayed
+  // more from electrode to electrode (a
   // grid stored column-major, or placed across the muscle, has its fibres
   // along the rows). Causal, so a stream and the offline call agree.
   int fibre_votes_rows = 0, fibre_votes_columns = 0;
@@ -2552,28 +2670,43 @@ struct StreamingDetector<T>::Impl {
     const Index ch = template_event_channel(w).first;
     if (ch < 0 || !channels[static_cast<std::size_t>(ch)].grid) return;
     const GridPosition g = *channels[static_cast<std::size_t>(ch)].grid;
-    Index j = 0;
-    const float top = w.row(ch).cwiseAbs().maxCoeff(&j);
-    // The spread of the peak's time over the electrodes on the event
-    // electrode's row (or column) that still see the potential.
-    auto spread = [&](bool along_row) {
-      Index lo = j, hi = j;
+    const auto p2p = [&](Index c) { return w.row(c).maxCoeff() - w.row(c).minCoeff(); };
+    const float seen = static_cast<float>(kFibreSeenShare) * p2p(ch);
+    const Index r = samples_of(kFibreMaxDelayMs, fs), N = w.cols();
+    // The lag of electrode c's waveform behind the event electrode's.
+    auto lag_of = [&](Index c, Index reach) {
+      double best = -std::numeric_limits<double>::infinity();
+      Index at = 0;
+      for (Index lag = -reach; lag <= reach; ++lag) {
+        double sum = 0.0;
+        for (Index j = std::max<Index>(0, -lag); j < std::min(N, N - lag); ++j)
+          sum += static_cast<double>(w(ch, j)) * static_cast<double>(w(c, j + lag));
+        if (sum > best) {
+          best = sum;
+          at = lag;
+        }
+      }
+      return at;
+    };
+    // The largest delay per step over the seen electrodes of the event
+    // electrode's row (along_row) or column.
+    auto delay = [&](bool along_row) {
+      double most = 0.0;
       for (Index c = 0; c < C; ++c) {
         const auto& gc = channels[static_cast<std::size_t>(c)].grid;
-        if (!gc || !usable[static_cast<std::size_t>(c)] || channels[static_cast<std::size_t>(c)].muscle !=
-                                                                channels[static_cast<std::size_t>(ch)].muscle)
+        if (c == ch || !gc || !usable[static_cast<std::size_t>(c)] ||
+            channels[static_cast<std::size_t>(c)].muscle != channels[static_cast<std::size_t>(ch)].muscle)
           continue;
         if (along_row ? gc->row != g.row : gc->column != g.column) continue;
-        Index k = 0;
-        if (w.row(c).cwiseAbs().maxCoeff(&k) < kFibreSeenShare * top) continue;
-        lo = std::min(lo, k);
-        hi = std::max(hi, k);
+        const int step = along_row ? std::abs(gc->column - g.column) : std::abs(gc->row - g.row);
+        if (step > kFibreSteps || p2p(c) < seen) continue;
+        most = std::max(most, static_cast<double>(std::abs(lag_of(c, r * step))) / step);
       }
-      return hi - lo;
+      return most;
     };
-    const Index along_row = spread(true), along_column = spread(false);
-    const Index margin = samples_of(kFibreMarginMs, fs);
-    if (along_row > along_column + margin) ++fibre_votes_columns;       // moves along a row: across the columns
+    const double along_row = delay(true), along_column = delay(false);
+    const double margin = kFibreMarginMs * 1e-3 * fs;
+    if (along_row > along_column + margin) ++fibre_votes_columns;  // moves along a row: across the columns
     else if (along_column > along_row + margin) ++fibre_votes_rows;
   }
 
@@ -3294,6 +3427,11 @@ struct StreamingDetector<T>::Impl {
     r.summary.mains_hz = mains_hz;
     r.summary.assumed_grid_side = grid_side;
     r.summary.layout = grid_side > 0 ? "assumed_grid" : nb.grid ? "grid" : "independent";
+    if (nb.grid) {
+      r.summary.fibre_axis = fibre_votes_rows + fibre_votes_columns == 0 ? "unknown"
+                             : fibres_along_rows()                         ? "rows"
+                                                                           : "columns";
+    }
     return r;
   }
 };

@@ -47,6 +47,26 @@ TEST_CASE("grid neighbourhoods are the 3x3 around each electrode", "[detect]") {
   CHECK(nb2.members[6].size() == 1);
 }
 
+TEST_CASE("grid lines: the electrodes of a row or column within reach", "[detect]") {
+  auto g = grid(4, 8);  // channel = row * 8 + column
+  std::vector<bool> usable(32, true);
+  usable[12] = false;
+  g[11].muscle = "soleus";
+  const auto rows = build_grid_lines(g, usable, true, 3);
+  // Row 1, column 2: columns 0-5 of row 1, less the unusable 12 and the
+  // other muscle's 11; itself first.
+  CHECK(rows[10] == std::vector<Index>{10, 8, 9, 13});
+  CHECK(rows[0] == std::vector<Index>{0, 1, 2, 3});
+  CHECK(rows[12] == std::vector<Index>{12});
+  const auto cols = build_grid_lines(g, usable, false, 1);
+  CHECK(cols[10] == std::vector<Index>{10, 2, 18});
+  CHECK(cols[31] == std::vector<Index>{31, 23});
+  // Bipolar leads (no grid position) are their own line.
+  const auto leads = build_grid_lines(std::vector<ChannelInfo>(2), {}, true, 3);
+  CHECK(leads[1] == std::vector<Index>{1});
+  CHECK_THROWS_WITH(build_grid_lines(g, usable, true, 0), Catch::Contains("reach must be >= 1"));
+}
+
 TEST_CASE("bipolar channels and different muscles are separate", "[detect]") {
   std::vector<ChannelInfo> ch(3);
   const auto nb = build_neighbourhood(ch);

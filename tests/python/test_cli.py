@@ -149,11 +149,13 @@ def test_detect_non_square_channel_count_is_not_assumed_a_grid(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "32 EMG channels without electrode positions are analysed as independent leads" in r.stderr
     assert json.loads((tmp_path / "s.json").read_text())["layout"] == "independent"
+    assert json.loads((tmp_path / "s.json").read_text())["fibre_axis"] == ""
     r = run(cli, "detect", path, "--fs", sim.recording.fs, "--out", tmp_path / "ev.csv",
             "--summary", tmp_path / "s.json", "--grid", "4x8")
     assert r.returncode == 0, r.stderr
     assert "without electrode positions" not in r.stderr
-    assert json.loads((tmp_path / "s.json").read_text())["layout"] == "grid"
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["layout"] == "grid" and summary["fibre_axis"] in ("columns", "rows", "unknown")
 
 
 @pytest.mark.parametrize("grid, message", [("4x5", "grid 4x5 places 20 electrodes, the recording has 16"),

@@ -238,6 +238,8 @@ def test_detect_file_streams_a_file_to_the_same_result(tmp_path):
     expected = fasctrack.detect(sim.recording, progress=False).events["sample"].tolist()
     placed = fasctrack.detect_file(npy, fs=sim.recording.fs, grid=(4, 4), ied_mm=8.0, progress=False)
     assert placed.events["sample"].tolist() == expected and placed.summary["layout"] == "grid"
+    # The simulator lays its columns along the fibres; the units say so.
+    assert placed.summary["fibre_axis"] == "columns"
     assert placed.channels[5].grid.row == 1 and placed.channels[5].grid.column == 1
     with pytest.warns(UserWarning, match="analysed as a 4x4 grid"):
         assumed = fasctrack.detect_file(npy, fs=sim.recording.fs, progress=False)

@@ -67,6 +67,13 @@ struct RecordingSummary {
   /// assumed_grid_side) or "independent" (separate leads).
   std::string layout = "independent";
   int assumed_grid_side = 0;
+  /// On a grid, the axis along which the units' potentials were found to
+  /// travel, i.e. the direction of the muscle fibres: "columns" (from
+  /// column to column, along each row: a grid placed with its columns
+  /// along the fibres, the detector's assumption until units say
+  /// otherwise), "rows" (from row to row), or "unknown" (no unit yet
+  /// averaged enough discharges to tell). Empty for independent leads.
+  std::string fibre_axis;
 };
 
 /// Builds the summary from events and masks. Masks may overlap; excluded

@@ -27,6 +27,17 @@ struct Neighbourhood {
 /// `usable[c] == false` channels are left out of every neighbourhood but their own.
 Neighbourhood build_neighbourhood(const std::vector<ChannelInfo>& channels, const std::vector<bool>& usable = {});
 
+/// Per channel, itself first, then the usable electrodes of the same grid
+/// (same muscle) on its row (`along_row`) or its column, at most `reach`
+/// places away. A MUAP travels along the fibres and decays within 1-2
+/// inter-electrode distances across them, so on a line of electrodes along
+/// the fibres it is seen on several at once, where a 3x3 neighbourhood
+/// averages in six electrodes across the fibres that mostly hold noise.
+/// Unusable channels and channels without a grid position have only
+/// themselves. Throws std::invalid_argument if `reach` < 1.
+std::vector<std::vector<Index>> build_grid_lines(const std::vector<ChannelInfo>& channels,
+                                                 const std::vector<bool>& usable, bool along_row, int reach);
+
 /// Per-channel history of one robust statistic per block (e.g. the block's
 /// MAD-based SD) and a floor over a trailing window of blocks. A low quantile
 /// of the blocks ignores blocks inflated by activity (discharges, contractions)
