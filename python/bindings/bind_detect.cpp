@@ -198,6 +198,7 @@ void bind_detect(py::module_& m) {
       .def_readwrite("snippet_ms", &DetectOptions::snippet_ms)
       .def_readwrite("max_duration_ms", &DetectOptions::max_duration_ms)
       .def_readwrite("known_unit_sweep", &DetectOptions::known_unit_sweep)
+      .def_readwrite("fibre_line", &DetectOptions::fibre_line)
       .def_readwrite("assume_square_grid", &DetectOptions::assume_square_grid)
       .def_readwrite("reject_by_annotation", &DetectOptions::reject_by_annotation)
       .def_readwrite("tonic_isi_ms", &DetectOptions::tonic_isi_ms)

@@ -740,9 +740,9 @@ struct StreamingDetector<T>::Impl {
   // from the start, so the fibre axis the units vote for (which can change
   // mid-stream) always finds its line's floor learnt.
   void build_stat_members() {
-    S = nb.grid ? 3 : 1;
+    S = nb.grid && opt.fibre_line ? 3 : 1;
     stat_members = nb.members;
-    if (!nb.grid) return;
+    if (S == 1) return;
     for (const bool along_row : {true, false}) {
       auto lines = detection::build_grid_lines(channels, usable, along_row, kFibreLineReach);
       std::move(lines.begin(), lines.end(), std::back_inserter(stat_members));

@@ -240,6 +240,11 @@ def test_detect_file_streams_a_file_to_the_same_result(tmp_path):
     assert placed.events["sample"].tolist() == expected and placed.summary["layout"] == "grid"
     # The simulator lays its columns along the fibres; the units say so.
     assert placed.summary["fibre_axis"] == "columns"
+    # The fibre line is an option (on by default); without it only the 3x3
+    # neighbourhood scores, and the axis is still voted.
+    plain = fasctrack.detect(sim.recording, fibre_line=False, progress=False)
+    assert fasctrack.DetectOptions().fibre_line is True
+    assert plain.summary["fibre_axis"] == "columns" and len(plain.events) > 0
     assert placed.channels[5].grid.row == 1 and placed.channels[5].grid.column == 1
     with pytest.warns(UserWarning, match="analysed as a 4x4 grid"):
         assumed = fasctrack.detect_file(npy, fs=sim.recording.fs, progress=False)
