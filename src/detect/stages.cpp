@@ -18,48 +18,48 @@ bool Neighbourhood::adjacent(Index a, Index b) const {
   return std::find(m.begin(), m.end(), b) != m.end();
 }
 
-Neighbourhood build_neighbourhood(const std::vector<ChannelInfo>& channels, const std::vector<bool>& usable) {
-  Neighbourhood nb;
+namespace {
+
+// Per channel, itself first, then the usable electrodes of the same grid
+// (same muscle) for which near(its position, theirs) holds.
+template <class Near>
+std::vector<std::vector<Index>> grid_members(const std::vector<ChannelInfo>& channels, const std::vector<bool>& usable,
+                                             Near near) {
   const std::size_t n = channels.size();
-  nb.members.resize(n);
   auto ok = [&](std::size_t c) { return usable.empty() || usable[c]; };
+  std::vector<std::vector<Index>> members(n);
   for (std::size_t a = 0; a < n; ++a) {
-    nb.members[a].push_back(static_cast<Index>(a));
+    members[a].push_back(static_cast<Index>(a));
     const auto& ga = channels[a].grid;
     if (!ga || !ok(a)) continue;
     for (std::size_t b = 0; b < n; ++b) {
-      if (b == a || !ok(b)) continue;
       const auto& gb = channels[b].grid;
       // Electrodes of different muscles (or different grids) do not share discharges.
-      if (!gb || channels[b].muscle != channels[a].muscle) continue;
-      if (std::abs(ga->row - gb->row) <= 1 && std::abs(ga->column - gb->column) <= 1) {
-        nb.members[a].push_back(static_cast<Index>(b));
-        nb.grid = true;
-      }
+      if (b == a || !ok(b) || !gb || channels[b].muscle != channels[a].muscle) continue;
+      if (near(*ga, *gb)) members[a].push_back(static_cast<Index>(b));
     }
   }
+  return members;
+}
+
+}  // namespace
+
+Neighbourhood build_neighbourhood(const std::vector<ChannelInfo>& channels, const std::vector<bool>& usable) {
+  Neighbourhood nb;
+  nb.members = grid_members(channels, usable, [](const GridPosition& a, const GridPosition& b) {
+    return std::abs(a.row - b.row) <= 1 && std::abs(a.column - b.column) <= 1;
+  });
+  for (const auto& m : nb.members) nb.grid = nb.grid || m.size() > 1;
   return nb;
 }
 
 std::vector<std::vector<Index>> build_grid_lines(const std::vector<ChannelInfo>& channels,
                                                  const std::vector<bool>& usable, bool along_row, int reach) {
   if (reach < 1) throw std::invalid_argument("build_grid_lines: reach must be >= 1, got " + std::to_string(reach));
-  const std::size_t n = channels.size();
-  auto ok = [&](std::size_t c) { return usable.empty() || usable[c]; };
-  std::vector<std::vector<Index>> lines(n);
-  for (std::size_t a = 0; a < n; ++a) {
-    lines[a].push_back(static_cast<Index>(a));
-    const auto& ga = channels[a].grid;
-    if (!ga || !ok(a)) continue;
-    for (std::size_t b = 0; b < n; ++b) {
-      const auto& gb = channels[b].grid;
-      if (b == a || !ok(b) || !gb || channels[b].muscle != channels[a].muscle) continue;
-      const bool on = along_row ? gb->row == ga->row && std::abs(gb->column - ga->column) <= reach
-                                : gb->column == ga->column && std::abs(gb->row - ga->row) <= reach;
-      if (on) lines[a].push_back(static_cast<Index>(b));
-    }
-  }
-  return lines;
+  return grid_members(channels, usable, [&](const GridPosition& a, const GridPosition& b) {
+    return along_row ? a.row == b.row && std::abs(a.column - b.column) <= reach
+                     : a.column == b.column && std::abs(a.row - b.row) <= reach;
+  });
 }
 
 BlockFloor::BlockFloor(Index n_channels, Index window_blocks, Index init_blocks, double quantile)

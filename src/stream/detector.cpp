@@ -40,6 +40,7 @@
 #include "core/select.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -736,6 +737,21 @@ struct StreamingDetector<T>::Impl {
     }
   }
 
+  Index noise_window_blocks() const {
+    return std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
+  }
+
+  // The neighbourhoods of the usable electrodes and what follows from
+  // them: the statistics' members and state (see S), and the lines the
+  // fibre vote compares (vote_fibre_axis). Before the first block.
+  void build_neighbourhoods() {
+    nb = detection::build_neighbourhood(channels, usable);
+    for (const bool along_row : {true, false})
+      vote_lines[along_row ? 0 : 1] = detection::build_grid_lines(channels, usable, along_row, kFibreSteps);
+    build_stat_members();
+    resize_statistics();
+  }
+
   // The members of each statistic (see S). A grid keeps all three kinds
   // from the start, so the fibre axis the units vote for (which can change
   // mid-stream) always finds its line's floor learnt.
@@ -752,10 +768,9 @@ struct StreamingDetector<T>::Impl {
   // Stage B's and C's state per statistic (before the first block).
   void resize_statistics() {
     const auto n = static_cast<std::size_t>(S * C);
-    const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
     d_ring.setZero(S * C, R);
-    d_loc = detection::BlockFloor(S * C, window_blocks, Pb, 0.5);
-    d_scale = detection::BlockFloor(S * C, window_blocks, Pb, 0.5);
+    d_loc = detection::BlockFloor(S * C, noise_window_blocks(), Pb, 0.5);
+    d_scale = detection::BlockFloor(S * C, noise_window_blocks(), Pb, 0.5);
     stat_med.assign(n, 0.0);
     stat_sd.assign(n, 0.0);
     floor_loc.assign(n, 0.0);
@@ -807,8 +822,7 @@ struct StreamingDetector<T>::Impl {
     stuck_count.assign(static_cast<std::size_t>(C), 0);
     health.assign(static_cast<std::size_t>(C), ChannelHealth{});
     gaps = ChannelHealth{};
-    const Index window_blocks = std::max<Index>(1, static_cast<Index>(std::lround(opt.noise_window_s / opt.noise_block_s)));
-    sig_floor = detection::BlockFloor(C, window_blocks, Pb, kFloorQuantile);
+    sig_floor = detection::BlockFloor(C, noise_window_blocks(), Pb, kFloorQuantile);
     // Constructed in place: each reserves its capacity (a copy would not).
     sd_history.clear();
     sd_history.resize(static_cast<std::size_t>(C));
@@ -816,9 +830,7 @@ struct StreamingDetector<T>::Impl {
     floor_sig.assign(static_cast<std::size_t>(C), 0.0);
     a_blocks = b_blocks = c_blocks = 0;
     a_end = c_end = 0;
-    nb = detection::build_neighbourhood(channels, usable);
-    build_stat_members();
-    resize_statistics();
+    build_neighbourhoods();
     tracker = std::make_unique<detection::ClusterTracker>(nb, gap, max_len);
     closed.clear();
     candidates.clear();
@@ -1147,11 +1159,9 @@ struct StreamingDetector<T>::Impl {
         const auto flags = quality[static_cast<std::size_t>(c)].flags;
         if (flags & (filter::quality_flat | filter::quality_disconnected)) usable[static_cast<std::size_t>(c)] = false;
       }
-      nb = detection::build_neighbourhood(channels, usable);
-      n_usable = std::count(usable.begin(), usable.end(), true);
       // (Fewer usable electrodes can leave no grid neighbours: S may drop to 1.)
-      build_stat_members();
-      resize_statistics();
+      build_neighbourhoods();
+      n_usable = std::count(usable.begin(), usable.end(), true);
     }
     // A far-field common mode needs enough electrodes for the median to
     // ignore a MUAP; bipolar leads have already subtracted theirs.
@@ -1440,7 +1450,7 @@ struct StreamingDetector<T>::Impl {
     // is not scored, so only its location and scale are kept, unless stage
     // C has yet to score this block (the first blocks after the probe run
     // stage B ahead of C, and a vote in between may change the line).
-    const Index unscored = S > 1 && b_blocks == c_blocks ? (fibres_along_rows() ? 1 : 2) : -1;
+    const Index unscored = S > 1 && b_blocks == c_blocks ? 3 - fibre_line_kind() : -1;
     for_parts([&](Part& part) {
       part.lanes.resize(static_cast<std::size_t>(m));
       double* mean = part.lanes.data();
@@ -1512,7 +1522,7 @@ struct StreamingDetector<T>::Impl {
     // The line along the fibres, as the units have voted so far (kind 1 for
     // fibres along the columns, the default; see fibres_along_rows). The
     // other line's statistics are kept (stage B), not scored.
-    const Index line = S > 1 ? (fibres_along_rows() ? 2 : 1) : 0;
+    const Index line = S > 1 ? fibre_line_kind() : 0;
     for (Index q = 0; q < Q; ++q)
       for (Index c = 0; c < C; ++c) {
         const auto qs = static_cast<std::size_t>(q * C + c), ks = static_cast<std::size_t>((q == 0 ? 0 : line) * C + c);
@@ -2665,6 +2675,11 @@ struct StreamingDetector<T>::Impl {
   // along the rows). Causal, so a stream and the offline call agree.
   int fibre_votes_rows = 0, fibre_votes_columns = 0;
   bool fibres_along_rows() const { return fibre_votes_rows > fibre_votes_columns; }
+  // The statistic kind (see S) of the line along the fibres as voted so far.
+  Index fibre_line_kind() const { return fibres_along_rows() ? 2 : 1; }
+  // Per channel, the usable electrodes up to kFibreSteps places along its
+  // row ([0]) and its column ([1]), itself first (build_neighbourhoods).
+  std::array<std::vector<std::vector<Index>>, 2> vote_lines;
 
   void vote_fibre_axis(const RowMatrix<float>& w) {
     const Index ch = template_event_channel(w).first;
@@ -2692,14 +2707,12 @@ struct StreamingDetector<T>::Impl {
     // electrode's row (along_row) or column.
     auto delay = [&](bool along_row) {
       double most = 0.0;
-      for (Index c = 0; c < C; ++c) {
-        const auto& gc = channels[static_cast<std::size_t>(c)].grid;
-        if (c == ch || !gc || !usable[static_cast<std::size_t>(c)] ||
-            channels[static_cast<std::size_t>(c)].muscle != channels[static_cast<std::size_t>(ch)].muscle)
-          continue;
-        if (along_row ? gc->row != g.row : gc->column != g.column) continue;
-        const int step = along_row ? std::abs(gc->column - g.column) : std::abs(gc->row - g.row);
-        if (step > kFibreSteps || p2p(c) < seen) continue;
+      const auto& line = vote_lines[along_row ? 0 : 1][static_cast<std::size_t>(ch)];
+      for (std::size_t i = 1; i < line.size(); ++i) {
+        const Index c = line[i];
+        const GridPosition& gc = *channels[static_cast<std::size_t>(c)].grid;
+        const int step = along_row ? std::abs(gc.column - g.column) : std::abs(gc.row - g.row);
+        if (p2p(c) < seen) continue;
         most = std::max(most, static_cast<double>(std::abs(lag_of(c, r * step))) / step);
       }
       return most;
