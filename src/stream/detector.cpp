@@ -312,6 +312,15 @@ constexpr double kPeelMinGain = 60.0;
 constexpr double kPeelMinScale = 0.65;
 constexpr double kPeelMaxScale = 1.35;
 constexpr double kPeelCorrelation = 0.6;
+// Two copies of one potential a few ms apart can add or cancel: a simple
+// (tripolar) potential 6-7 ms after its twin fitted one template copy at
+// 0.54 of its size, so no single copy passed the scale test and the pair
+// was never tried (simulated grids with ECG, doublets and complex units).
+// When no unit's single copy is of its own size, the first copy is the best
+// fit between these scales (nothing, 0, to two copies in phase, 2, less a
+// margin for noise); the pair must still pass every test above.
+constexpr double kPeelFirstMinScale = 0.3;
+constexpr double kPeelFirstMaxScale = 2.0;
 // A template channel takes part where the unit is seen: peak to peak over
 // this many of that channel's noise SDs (the rest adds only noise).
 constexpr double kPeelChannelSd = 3.0;
@@ -2524,7 +2533,7 @@ struct StreamingDetector<T>::Impl {
       std::rotate(r, r + 1, std::upper_bound(r + 1, recent.end(), lv.sample, [](Index s, const Recent& x) { return s < x.sample; }));
     }
     if (ev.unit >= 0)
-      for (auto& t : unit_times[static_cast<std::size_t>(ev.unit)])
+      for (auto& t : times_of(ev.unit))
         if (t == ev.sample) t = lv.sample;
     ev.sample = lv.sample;
     ev.time_s = lv.time_s;
@@ -2750,8 +2759,11 @@ struct StreamingDetector<T>::Impl {
       const double sd = cand.noise_sd[static_cast<std::size_t>(c)];
       return 1.0 / (sd * sd);
     };
-    // First copy: the best single fit near the centre.
-    double first_gain = 0.0;
+    // First copy: the best single fit near the centre of its unit's own
+    // size, else of an overlapped size (kPeelFirstMinScale).
+    double first_gain = 0.0, overlapped_gain = 0.0;
+    int overlapped_unit = -1;
+    Index overlapped_lag = 0;
     for (std::size_t u = 0; u < all.size(); ++u) {
       if (!established(all[u])) continue;
       const auto& W = all[u].waveform_uv;
@@ -2768,11 +2780,20 @@ struct StreamingDetector<T>::Impl {
         }
         if (!(tt > 0.0)) continue;
         const double a = st / tt, gain = st * st / tt;
+        if (a >= kPeelFirstMinScale && a <= kPeelFirstMaxScale && gain > overlapped_gain) {
+          overlapped_gain = gain;
+          overlapped_unit = static_cast<int>(u);
+          overlapped_lag = lag;
+        }
         if (a < kPeelMinScale || a > kPeelMaxScale || gain <= first_gain) continue;
         first_gain = gain;
         best.first_unit = static_cast<int>(u);
         best.first_lag = lag;
       }
+    }
+    if (best.first_unit < 0) {
+      best.first_unit = overlapped_unit;
+      best.first_lag = overlapped_lag;
     }
     if (best.first_unit < 0) return best;
     const auto& W1 = all[static_cast<std::size_t>(best.first_unit)].waveform_uv;
@@ -2949,12 +2970,28 @@ struct StreamingDetector<T>::Impl {
     return false;
   }
 
+  // A unit's recent discharge times, including those recorded under the
+  // ids of units since merged into it (a unit split early by noise fires
+  // one run, which is judged whole).
+  std::vector<Index>& times_of(int unit) {
+    const int live = units.canonical(unit);
+    const auto need = static_cast<std::size_t>(std::max(unit, live)) + 1;
+    if (unit_times.size() < need) unit_times.resize(need);
+    auto& times = unit_times[static_cast<std::size_t>(live)];
+    for (std::size_t v = 0; v < unit_times.size(); ++v) {
+      if (static_cast<int>(v) == live || unit_times[v].empty() || units.canonical(static_cast<int>(v)) != live) continue;
+      const auto mid = times.insert(times.end(), unit_times[v].begin(), unit_times[v].end());
+      std::inplace_merge(times.begin(), mid, times.end());
+      unit_times[v].clear();
+    }
+    return times;
+  }
+
   // An assigned discharge joins its unit's recent times (tonic firing is
   // judged on them) and waits for finalisation.
   void record_assigned(Candidate&& cand) {
     const int unit = cand.event.unit;
-    if (unit >= static_cast<int>(unit_times.size())) unit_times.resize(static_cast<std::size_t>(unit) + 1);
-    auto& times = unit_times[static_cast<std::size_t>(unit)];
+    auto& times = times_of(unit);
     // A peeled discharge can precede the one it was found beside.
     if (times.empty() || cand.event.sample >= times.back()) times.push_back(cand.event.sample);
     else times.insert(std::upper_bound(times.begin(), times.end(), cand.event.sample), cand.event.sample);
@@ -2989,7 +3026,8 @@ struct StreamingDetector<T>::Impl {
     }
     // Enough to count tonic_min_discharges even if every other one is a
     // doublet's second, and the one before the run for derecruitment.
-    if (times.size() > 2 * static_cast<std::size_t>(opt.tonic_min_discharges) + 1) times.erase(times.begin());
+    const std::size_t keep = 2 * static_cast<std::size_t>(opt.tonic_min_discharges) + 1;
+    if (times.size() > keep) times.erase(times.begin(), times.end() - static_cast<std::ptrdiff_t>(keep));
     assigned.insert(std::upper_bound(assigned.begin(), assigned.end(), cand.event.sample,
                                      [](Index x, const Candidate& c) { return x < c.event.sample; }),
                     std::move(cand));

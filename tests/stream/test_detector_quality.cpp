@@ -341,14 +341,11 @@ TEST_CASE("a larger time-locked component carries the event", "[stream][quality]
   CHECK(events.size() <= static_cast<std::size_t>(n + 2));
 }
 
-// Second discharges of doublets closer than merge_ms overlap the first
-// potential and make one cluster with it; once the unit's template is
-// established they are fitted out of the window (see peel_pair in
-// detector.cpp). On this recording the detector without that step found 13
-// of the 30 (3 flagged as doublets: the rest took other unit labels); with
-// it 27 (23 flagged), and recall over all discharges rose from 0.75 to 0.90
-// at precision 1.
-TEST_CASE("overlapping doublets (5-25 ms) are separated once their unit is known", "[stream][quality]") {
+namespace {
+
+// The validation's doublet-rich grid: 3 units of 40-80 uV, half of whose
+// discharges are followed by a second 5-110 ms later, over 4 uV noise.
+sim::SimulationOptions doublet_grid(std::uint64_t seed) {
   sim::SimulationOptions so;
   so.duration_s = 120.0;
   so.n_units = 3;
@@ -357,42 +354,101 @@ TEST_CASE("overlapping doublets (5-25 ms) are separated once their unit is known
   so.amplitude_min_uv = 40.0;
   so.amplitude_max_uv = 80.0;
   so.noise_uv = 4.0;
-  so.seed = 31;
-  const auto s = sim::simulate(so);
-  const auto r = detect(s.recording);
-  const auto e = sim::evaluate(s, r.events);
-  print("overlapping doublets", e);
+  so.seed = seed;
+  return so;
+}
+
+struct SecondsFound {
+  std::size_t seconds = 0, found = 0, flagged = 0;
+};
+
+// Second discharges min_ms-max_ms after their unit's previous one, and how
+// many were detected: a detection within the tolerance of the second
+// discharge that is nearer to it than to any other true discharge (the
+// first has its own detection); flagged: that detection is a doublet.
+SecondsFound second_discharges_found(const sim::Simulation& s, const DetectionResult& r, double min_ms,
+                                     double max_ms) {
   const double fs = s.recording.fs;
   const auto tol = static_cast<Index>(std::lround(0.005 * fs));
-  // Second discharges 5-25 ms after their unit's previous one.
-  std::vector<Index> seconds;
+  SecondsFound out;
   for (std::size_t i = 0; i < s.events.size(); ++i) {
     for (std::size_t k = i; k-- > 0;) {
       const double dt_ms = 1e3 * static_cast<double>(s.events[i].sample - s.events[k].sample) / fs;
-      if (dt_ms > 25.0) break;
-      if (s.events[k].unit == s.events[i].unit && dt_ms >= 5.0) seconds.push_back(s.events[i].sample);
+      if (dt_ms > max_ms) break;
+      if (s.events[k].unit != s.events[i].unit || dt_ms < min_ms) continue;
+      ++out.seconds;
+      const Index t = s.events[i].sample;
+      for (const auto& ev : r.events) {
+        if (std::abs(ev.sample - t) > tol) continue;
+        bool nearer_other = false;
+        for (const auto& te : s.events)
+          if (te.sample != t && std::abs(te.sample - ev.sample) < std::abs(t - ev.sample)) nearer_other = true;
+        if (nearer_other) continue;
+        ++out.found;
+        if (ev.doublet) ++out.flagged;
+        break;
+      }
     }
   }
-  // Found: a detection within the tolerance of the second discharge that is
-  // closer to it than to the first (the first has its own detection).
-  std::size_t found = 0, flagged = 0;
-  for (const Index t : seconds) {
-    for (const auto& ev : r.events) {
-      if (std::abs(ev.sample - t) > tol) continue;
-      bool nearer_other = false;
-      for (const auto& te : s.events)
-        if (te.sample != t && std::abs(te.sample - ev.sample) < std::abs(t - ev.sample)) nearer_other = true;
-      if (nearer_other) continue;
-      ++found;
-      if (ev.doublet) ++flagged;
-      break;
-    }
-  }
-  INFO(found << " of " << seconds.size() << " overlapping second discharges found, " << flagged << " flagged doublet");
-  REQUIRE(seconds.size() >= 15);
-  CHECK(static_cast<double>(found) >= 0.85 * static_cast<double>(seconds.size()));
-  CHECK(static_cast<double>(flagged) >= 0.7 * static_cast<double>(seconds.size()));
+  return out;
+}
+
+}  // namespace
+
+// Second discharges of doublets closer than merge_ms overlap the first
+// potential and make one cluster with it; once the unit's template is
+// established they are fitted out of the window (see peel_pair in
+// detector.cpp). On this recording the detector without that step found 13
+// of the 30 (3 flagged as doublets: the rest took other unit labels); with
+// it 27 (23 flagged), and recall over all discharges rose from 0.75 to 0.90
+// at precision 1; 29 (27 flagged) since a pair that cancels is tried and a
+// tonic run needs four discharges (see the next two tests).
+TEST_CASE("overlapping doublets (5-25 ms) are separated once their unit is known", "[stream][quality]") {
+  const auto s = sim::simulate(doublet_grid(31));
+  const auto r = detect(s.recording);
+  const auto e = sim::evaluate(s, r.events);
+  print("overlapping doublets", e);
+  const auto n = second_discharges_found(s, r, 5.0, 25.0);
+  INFO(n.found << " of " << n.seconds << " overlapping second discharges found, " << n.flagged << " flagged doublet");
+  REQUIRE(n.seconds >= 15);
+  CHECK(static_cast<double>(n.found) >= 0.85 * static_cast<double>(n.seconds));
+  CHECK(static_cast<double>(n.flagged) >= 0.7 * static_cast<double>(n.seconds));
   CHECK(e.precision >= 0.95);
+}
+
+// Two copies of a simple potential 5-9 ms apart partly cancel: one template
+// copy fits the pair at about half its size, under the scale a discharge of
+// the unit must have, so the pair fit was never tried (peel_pair now falls
+// back to the best fit of an overlapped size). On these four recordings 19
+// of 28 such second discharges were found before, 25 after.
+TEST_CASE("doublets 5-9 ms apart whose potentials cancel are separated", "[stream][quality]") {
+  SecondsFound total;
+  for (const std::uint64_t seed : {31u, 34u, 38u, 42u}) {
+    const auto s = sim::simulate(doublet_grid(seed));
+    const auto n = second_discharges_found(s, detect(s.recording), 5.0, 9.0);
+    total.seconds += n.seconds;
+    total.found += n.found;
+  }
+  INFO(total.found << " of " << total.seconds << " second discharges 5-9 ms after the first found");
+  REQUIRE(total.seconds >= 20);
+  CHECK(static_cast<double>(total.found) >= 0.85 * static_cast<double>(total.seconds));
+}
+
+// A fasciculating unit fires multiplets: a doublet 25-110 ms apart and its
+// next discharge within 250 ms were three discharges "in a row" and made a
+// tonic mask (with tonic_min_discharges = 3, one such mask in each of these
+// recordings, none of which has voluntary or tonic firing), which took the
+// discharges of the multiplet with it.
+TEST_CASE("a doublet and the next discharge are no tonic firing", "[stream][quality]") {
+  for (const std::uint64_t seed : {35u, 36u, 37u}) {
+    const auto s = sim::simulate(doublet_grid(seed));
+    const auto r = detect(s.recording);
+    std::size_t tonic = 0;
+    for (const auto& m : r.masks)
+      if (m.reason == MaskReason::tonic) ++tonic;
+    INFO("seed " << seed);
+    CHECK(tonic == 0);
+  }
 }
 
 // On a single lead the known-unit sweep starts at a unit's second

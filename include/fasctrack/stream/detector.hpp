@@ -61,7 +61,11 @@ struct DetectOptions {
 
   // --- masking ---
   double tonic_isi_ms = 250.0;        ///< continual firing: successive discharges of a unit this close
-  int tonic_min_discharges = 3;       ///< ...at least this many in a row (a doublet, < 25 ms, counts as one)
+  /// ...at least this many in a row (a doublet, < 25 ms, counts as one).
+  /// Four: a doublet 25-110 ms apart and the unit's next discharge are
+  /// three, and fasciculating units fire such multiplets; continual firing
+  /// goes on.
+  int tonic_min_discharges = 4;
   double voluntary_rms_ratio = 3.0;   ///< interference pattern: band RMS over this x the noise floor...
   /// ...or over this absolute band RMS (uV): resting surface EMG is a few uV,
   /// a weak (1-5% MVC) contraction tens; catches contractions that have
