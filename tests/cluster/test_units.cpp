@@ -396,7 +396,7 @@ TEST_CASE("UnitTracker realigns a discharge timed on another phase of its unit's
   }
 }
 
-TEST_CASE("UnitTracker realigns a discharge onto a unit seen twice but not onto a founder alone", "[cluster]") {
+TEST_CASE("UnitTracker realigns a discharge onto a unit seen twice or onto a clear founder on a grid", "[cluster]") {
   // A complex potential is timed on its main phase and then on its early
   // phase, as a noisy recording times it discharge by discharge.
   const double early_ms = -10.0;
@@ -407,11 +407,32 @@ TEST_CASE("UnitTracker realigns a discharge onto a unit seen twice but not onto 
   for (unsigned seed = 1; seed <= 5; ++seed) {
     std::mt19937 rng(seed);
     {
-      // Against a founder alone the wide search is not made: two noisy
-      // waveforms over +-15 ms find chance alignments.
-      UnitTracker tracker(2, kSnippet, kFs);
-      REQUIRE(tracker.assign(discharge(0.0, rng), sd) == 0);
-      CHECK(tracker.assign(discharge(early_ms, rng), sd) == 1);
+      // On a grid (9 or more channels; here the potential on two of them
+      // and noise on seven) a founder alone is searched when no averaged
+      // template matches; this potential (9-15 noise SDs) correlates with
+      // its founder far above kFounderRealignRawCorrelation before the
+      // noise correction.
+      const std::vector<double> sd9(9, 4.0);
+      auto on_grid = [&](double centre_ms) {
+        RowMatrix<float> x = RowMatrix<float>::Zero(9, kSnippet);
+        x.topRows(2) = discharge(centre_ms, rng);
+        RowMatrix<float> rest = RowMatrix<float>::Zero(7, kSnippet);
+        test::add_noise(rest, std::vector<double>(7, 4.0), rng);
+        x.bottomRows(7) = rest;
+        return x;
+      };
+      UnitTracker tracker(9, kSnippet, kFs);
+      REQUIRE(tracker.assign(on_grid(0.0), sd9) == 0);
+      CHECK(tracker.assign(on_grid(early_ms), sd9) == 0);
+      CHECK(std::abs(tracker.last_lag() + early) <= 2);
+      // Not a tentative discharge: that joins only a unit seen twice.
+      UnitTracker tentative(9, kSnippet, kFs);
+      REQUIRE(tentative.assign(on_grid(0.0), sd9) == 0);
+      CHECK(tentative.assign(on_grid(early_ms), sd9, false) == -1);
+      // Nor on two leads: there a founder alone is not searched that wide.
+      UnitTracker leads(2, kSnippet, kFs);
+      REQUIRE(leads.assign(discharge(0.0, rng), sd) == 0);
+      CHECK(leads.assign(discharge(early_ms, rng), sd) == 1);
     }
     // A template of two already takes it, at the early phase's offset.
     UnitTracker tracker(2, kSnippet, kFs);

@@ -71,6 +71,7 @@ struct Match {
   double score = -std::numeric_limits<double>::infinity();
   double correlation = 0.0;
   Index lag = 0;
+  double raw_correlation = 0.0;  ///< the same correlation before the noise correction
 };
 }  // namespace detail
 
