@@ -426,7 +426,9 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
   // A discharge that may not found a unit (the detector's tentative
   // candidates, too small to stand alone) joins only a unit whose waveform
   // has repeated (see kTentativeMinCount).
-  auto [best, best_unit] =
+  Match best;
+  std::size_t best_unit = units_.size();
+  std::tie(best, best_unit) =
       best_match(x_, x_support_, 1.0, false, may_found ? 0 : kTentativeMinCount, units_.size(), kappa2);
   // Realigned (see kRealignMinCount): against averaged templates first,
   // then, for a discharge that may found a unit, against founders alone.
