@@ -434,15 +434,15 @@ int UnitTracker::assign(const RowMatrix<float>& snippet_uv, const std::vector<do
   // then, for a discharge that may found a unit, against founders alone.
   const auto matched = [&] { return best_unit < units_.size() && best.score >= options_.match_threshold; };
   if (!matched() && realign_lag_ > 0) {
-    std::tie(best, best_unit) = best_match(x_, x_support_, 1.0, true, std::max(kRealignMinCount, may_found ? 0 : kTentativeMinCount),
-                                           units_.size(), kappa2);
+    const Index min_count = std::max(kRealignMinCount, may_found ? 0 : kTentativeMinCount);
+    std::tie(best, best_unit) = best_match(x_, x_support_, 1.0, true, min_count, units_.size(), kappa2);
     if (!matched() && may_found && n_usable >= kFounderRealignMinChannels) {
       std::tie(best, best_unit) = best_match(x_, x_support_, 1.0, true, 1, units_.size(), kappa2);
       if (best.raw_correlation < kFounderRealignRawCorrelation) best_unit = units_.size();
     }
   }
 
-  if (best_unit < units_.size() && best.score >= options_.match_threshold) {
+  if (matched()) {
     UnitTemplate& unit = units_[best_unit];
     unit.count += 1;
     // Running mean while few members are known (every discharge is equally
